@@ -1,0 +1,41 @@
+from django.conf import settings
+from rest_framework import serializers
+
+from atm_project.fields import MoneyField
+
+from ..models import Account
+
+
+class AccountSerializer(serializers.ModelSerializer):
+    balance = MoneyField()
+    available_balance = MoneyField()
+    daily_withdrawal_limit = MoneyField()
+
+    class Meta:
+        model = Account
+        fields = [
+            "number",
+            "kind",
+            "currency",
+            "balance",
+            "available_balance",
+            "status",
+            "daily_withdrawal_limit",
+            "opened_at",
+        ]
+        read_only_fields = fields
+
+
+class AccountOpenSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(
+        choices=[Account.Kind.CHECKING, Account.Kind.SAVINGS], default=Account.Kind.CHECKING
+    )
+    currency = serializers.ChoiceField(choices=settings.SUPPORTED_CURRENCIES, default="USD")
+
+
+class BalanceSerializer(serializers.Serializer):
+    account_number = serializers.CharField(source="number")
+    balance = MoneyField()
+    available_balance = MoneyField()
+    currency = serializers.CharField()
+    as_of = serializers.DateTimeField()

@@ -1,0 +1,59 @@
+"""Idempotent demo data, exactly as API.md "Commands" describes."""
+
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+
+from accounts.models import Account
+from accounts.services import get_or_create_cash_account
+from transactions import services as ledger
+
+DEMO_USERNAME = "demo"
+# Published demo credentials (API.md), not secrets.
+DEMO_PASSWORD = "demo-pass-2468"  # noqa: S105
+DEMO_ACCOUNTS = [
+    ("1000000008", Account.Kind.CHECKING, Decimal("1000.00")),
+    ("1000000016", Account.Kind.SAVINGS, Decimal("2500.00")),
+]
+ADMIN_USERNAME = "admin"
+ADMIN_PASSWORD = "admin-pass-2468"  # noqa: S105
+
+
+class Command(BaseCommand):
+    help = "Create the demo user, accounts (and card), funded through the ledger; idempotent."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--with-admin", action="store_true", help="also create superuser admin")
+
+    def handle(self, *args, with_admin: bool = False, **options):
+        User = get_user_model()
+        demo, created = User.objects.get_or_create(
+            username=DEMO_USERNAME, defaults={"email": "demo@example.com"}
+        )
+        if created:
+            demo.set_password(DEMO_PASSWORD)
+            demo.save(update_fields=["password"])
+        for number, kind, opening_balance in DEMO_ACCOUNTS:
+            self._ensure_account(demo, number, kind, opening_balance)
+        if with_admin and not User.objects.filter(username=ADMIN_USERNAME).exists():
+            User.objects.create_superuser(
+                username=ADMIN_USERNAME, email="admin@example.com", password=ADMIN_PASSWORD
+            )
+            self.stdout.write(f"Superuser {ADMIN_USERNAME} created.")
+        self.stdout.write(self.style.SUCCESS(f"Demo data ready: user {DEMO_USERNAME}."))
+
+    def _ensure_account(self, owner, number: str, kind: str, opening_balance: Decimal) -> None:
+        """Open the account at a fixed number and fund it with a real deposit, once: an account
+        left unfunded by an interrupted run is funded by the next one."""
+        get_or_create_cash_account(currency="USD")
+        account, _ = Account.objects.get_or_create(
+            number=number, defaults={"owner": owner, "kind": kind, "currency": "USD"}
+        )
+        if not account.entries.exists():
+            ledger.deposit(
+                account_number=number,
+                amount=opening_balance,
+                actor=owner,
+                description="Opening balance",
+            )

@@ -1,0 +1,83 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+def default_daily_withdrawal_limit() -> Decimal:
+    return settings.DEFAULT_DAILY_WITHDRAWAL_LIMIT
+
+
+class Account(models.Model):
+    class Kind(models.TextChoices):
+        CHECKING = "checking", "Checking"
+        SAVINGS = "savings", "Savings"
+        # The bank's own cash account for a currency: the other leg of every deposit and
+        # withdrawal. It has no owner and, being the bank's side, may go negative.
+        INTERNAL = "internal", "Internal (bank cash)"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        FROZEN = "frozen", "Frozen"
+        CLOSED = "closed", "Closed"
+
+    number = models.CharField(max_length=20, unique=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="accounts",
+        null=True,
+        blank=True,
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.CHECKING)
+    currency = models.CharField(max_length=3, default="USD")
+    # Changed only by transactions.services, under this row's lock.
+    balance = models.DecimalField(max_digits=18, decimal_places=2, default=Decimal("0.00"))
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    daily_withdrawal_limit = models.DecimalField(
+        max_digits=18, decimal_places=2, default=default_daily_withdrawal_limit
+    )
+    opened_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(balance__gte=0) | Q(kind="internal"),
+                name="account_customer_balance_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="internal", owner__isnull=True)
+                | (~Q(kind="internal") & Q(owner__isnull=False)),
+                name="account_owner_iff_customer",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["active", "frozen", "closed"]),
+                name="account_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(daily_withdrawal_limit__gte=0), name="account_daily_limit_not_negative"
+            ),
+            models.UniqueConstraint(
+                fields=["currency"],
+                condition=Q(kind="internal"),
+                name="account_one_cash_account_per_currency",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} ({self.get_kind_display()}, {self.currency})"
+
+    @property
+    def is_internal(self) -> bool:
+        return self.kind == self.Kind.INTERNAL
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+    @property
+    def available_balance(self) -> Decimal:
+        # No holds or overdrafts exist yet, so everything booked is available.
+        return self.balance

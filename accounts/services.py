@@ -1,0 +1,93 @@
+"""Writes to accounts: opening, closing, and the one lock helper every money movement uses."""
+
+import secrets
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q, Subquery
+
+from atm_project.problems import AccountNotActive, AccountNotEmpty, AccountNotFound
+
+from .models import Account
+from .numbers import luhn_check_digit
+
+ACCOUNT_NUMBER_BODY_DIGITS = 9
+_MAX_NUMBER_ATTEMPTS = 10
+
+
+def lock_accounts(*, numbers: Iterable[str], with_cash_account: bool = False) -> dict[str, Account]:
+    """Lock the accounts with these numbers, always in primary-key order, and return them.
+
+    One query. Every service that moves money locks through here, so two transfers between the
+    same accounts in opposite directions take the locks in the same order and cannot deadlock.
+    `with_cash_account` also locks the bank's cash account of those accounts' currency (the
+    other leg of a deposit or withdrawal) in the same query and the same order.
+    Must be called inside a transaction. On SQLite it is a plain read: IMMEDIATE transactions
+    already hold the database's single write lock.
+    """
+    numbers = set(numbers)
+    wanted = Q(number__in=numbers)
+    if with_cash_account:
+        currencies = Account.objects.filter(number__in=numbers).values("currency")
+        wanted |= Q(kind=Account.Kind.INTERNAL, currency__in=Subquery(currencies))
+    locked = Account.objects.select_for_update(of=("self",)).filter(wanted).order_by("pk")
+    return {account.number: account for account in locked}
+
+
+def generate_account_number() -> str:
+    """A random 10-digit number (no leading zero) whose last digit is a Luhn check digit."""
+    body = str(secrets.randbelow(9 * 10 ** (ACCOUNT_NUMBER_BODY_DIGITS - 1)) + 10**8)
+    return body + luhn_check_digit(body)
+
+
+def _create_with_fresh_number(find_existing=lambda: None, **fields) -> Account:
+    """Insert an account under a new random number; the unique indexes settle any race.
+
+    `find_existing` returns an account that makes the insert unnecessary (one that a concurrent
+    request created first); it is asked before every attempt.
+    """
+    for _ in range(_MAX_NUMBER_ATTEMPTS):
+        existing = find_existing()
+        if existing is not None:
+            return existing
+        try:
+            with transaction.atomic():
+                return Account.objects.create(number=generate_account_number(), **fields)
+        except IntegrityError:
+            continue  # the number was taken, or a concurrent request created the account
+    raise RuntimeError("Could not allocate a free account number")
+
+
+def open_account(*, owner, kind: str = Account.Kind.CHECKING, currency: str = "USD") -> Account:
+    # The cash account exists before any account of its currency, so deposits and withdrawals
+    # can always lock it.
+    get_or_create_cash_account(currency=currency)
+    return _create_with_fresh_number(owner=owner, kind=kind, currency=currency)
+
+
+def get_or_create_cash_account(*, currency: str) -> Account:
+    """The bank's internal cash account for a currency, created the first time it is needed."""
+    return _create_with_fresh_number(
+        find_existing=Account.objects.filter(kind=Account.Kind.INTERNAL, currency=currency).first,
+        owner=None,
+        kind=Account.Kind.INTERNAL,
+        currency=currency,
+    )
+
+
+def close_account(*, number: str, owner) -> Account:
+    """Close an empty account; a closed account refuses every movement but stays readable."""
+    with transaction.atomic():
+        account = lock_accounts(numbers=[number]).get(number)
+        if account is None or account.owner_id != owner.pk:
+            raise AccountNotFound("No such account.")
+        if account.status == Account.Status.CLOSED:
+            raise AccountNotActive(f"Account {number} is already closed.")
+        if account.balance != Decimal("0.00"):
+            raise AccountNotEmpty(
+                f"Account {number} holds {account.balance}; only an account at 0.00 can be closed."
+            )
+        account.status = Account.Status.CLOSED
+        account.save(update_fields=["status"])
+    return account

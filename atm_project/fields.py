@@ -1,0 +1,71 @@
+"""Serializer fields shared by every app."""
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+_AMOUNT_TEXT = re.compile(r"^[0-9]{1,16}(\.[0-9]{1,2})?$")
+CENT = Decimal("0.01")
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "pattern": r"^[0-9]{1,16}(\.[0-9]{1,2})?$", "example": "100.00"},
+            {"type": "number", "minimum": 0.01, "multipleOf": 0.01},
+        ],
+        "description": "Greater than 0, at most 2 decimal places, at most MAX_TRANSACTION_AMOUNT.",
+    }
+)
+class AmountField(serializers.Field):
+    """A money amount in: a JSON string like "10.50" or a JSON number; > 0, at most 2 places.
+
+    Numbers arrive as Decimal (see StrictJSONParser), so no float is ever involved. Anything
+    else (booleans, "1,000", " 5", NaN, 1e400, arrays, objects) is a validation error.
+    """
+
+    default_error_messages = {
+        "invalid": 'Enter an amount as a string like "10.50" or a number.',
+        "places": "Use at most 2 decimal places.",
+        "positive": "The amount must be greater than 0.",
+        "max": "The amount must be at most {max}.",
+    }
+
+    def to_internal_value(self, data) -> Decimal:
+        amount = self._parse(data)
+        if amount <= 0:
+            self.fail("positive")
+        if amount > settings.MAX_TRANSACTION_AMOUNT:
+            self.fail("max", max=settings.MAX_TRANSACTION_AMOUNT)
+        return amount.quantize(CENT)
+
+    def _parse(self, data) -> Decimal:
+        if isinstance(data, bool) or not isinstance(data, (str, int, Decimal)):
+            self.fail("invalid")
+        if isinstance(data, str):
+            if not _AMOUNT_TEXT.match(data):
+                self.fail("invalid")
+            return Decimal(data)
+        try:
+            amount = Decimal(data)
+        except InvalidOperation:
+            self.fail("invalid")
+        if not amount.is_finite():
+            self.fail("invalid")
+        if amount.as_tuple().exponent < -2:
+            self.fail("places")
+        return amount
+
+    def to_representation(self, value) -> str:
+        return f"{Decimal(value).quantize(CENT)}"
+
+
+class MoneyField(serializers.DecimalField):
+    """A money amount out: always a string with exactly two places."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("read_only", True)
+        super().__init__(max_digits=18, decimal_places=2, coerce_to_string=True, **kwargs)

@@ -1,0 +1,65 @@
+"""Domain errors: one hierarchy, each carrying its RFC 9457 problem code, status and title.
+
+Services raise these; `exception_handlers.problem_exception_handler` is the only place that turns
+them (and DRF's own exceptions) into responses.
+"""
+
+
+class DomainError(Exception):
+    status: int = 400
+    code: str = "domain_error"
+    title: str = "Request refused"
+
+    def __init__(self, detail: str | None = None):
+        self.detail = detail or self.title
+        super().__init__(self.detail)
+
+
+class AccountNotFound(DomainError):
+    status, code, title = 404, "not_found", "Not found"
+
+
+class AccountNotActive(DomainError):
+    status, code, title = 409, "account_not_active", "Account not active"
+
+
+class AccountNotEmpty(DomainError):
+    status, code, title = 409, "account_not_empty", "Account not empty"
+
+
+class InsufficientFunds(DomainError):
+    status, code, title = 422, "insufficient_funds", "Insufficient funds"
+
+
+class DailyLimitExceeded(DomainError):
+    status, code, title = 422, "daily_limit_exceeded", "Daily withdrawal limit exceeded"
+
+
+class CurrencyMismatch(DomainError):
+    status, code, title = 422, "currency_mismatch", "Currency mismatch"
+
+
+class IdempotencyKeyReused(DomainError):
+    status, code, title = 422, "idempotency_key_reused", "Idempotency key reused"
+
+
+class IdempotencyKeyInUse(DomainError):
+    status, code, title = 409, "idempotency_key_in_use", "Idempotency key in use"
+
+
+class TransactionAlreadyReversed(DomainError):
+    status, code, title = 409, "already_reversed", "Transaction already reversed"
+
+
+class CardBlocked(DomainError):
+    status, code, title = 423, "card_blocked", "Card blocked"
+
+
+class InvalidRequest(DomainError):
+    """A rule about the request's fields, reported like a serializer's validation error."""
+
+    status, code, title = 400, "validation_error", "Invalid request"
+
+    def __init__(self, field: str, message: str):
+        self.errors = {field: [message]}
+        super().__init__(message)

@@ -1,0 +1,22 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from . import views
+
+api_v1 = [
+    path("", include("users.api.urls")),
+    path("", include("accounts.api.urls")),
+    path("", include("transactions.api.urls")),
+]
+
+urlpatterns = [
+    re_path(r"^healthz/?$", views.healthz, name="healthz"),
+    path("api/v1/", include(api_v1)),
+    re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
+    re_path(r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("admin/", admin.site.urls),
+]
+
+handler404 = "atm_project.views.not_found"
+handler500 = "atm_project.views.server_error"

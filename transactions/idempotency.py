@@ -1,0 +1,131 @@
+"""Idempotency keys for money-moving POSTs (API.md "Idempotency").
+
+A key is claimed in its own short transaction before the movement starts, so a concurrent request
+with the same key sees it at once (409 idempotency_key_in_use) instead of queueing behind the
+movement's locks. The answer is then stored in the same transaction as the movement: a worker that
+dies after commit and before answering still leaves the answer for the client's retry. A claim
+whose worker died before committing is taken over once it is older than IDEMPOTENCY_CLAIM_TIMEOUT.
+"""
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError
+from django.utils import timezone
+
+from atm_project.exception_handlers import domain_error_response
+from atm_project.problems import (
+    DomainError,
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
+    InvalidRequest,
+)
+
+from .models import IdempotencyKey, Transaction
+from .services import OnPosted
+
+HEADER = "Idempotency-Key"
+_VALID_KEY = re.compile(r"^[\x20-\x7e]{1,255}$")
+# Refusals that did not reach the ledger are not kept, so the client can fix and retry.
+_NOT_KEPT_STATUSES = {400, 429}
+RETENTION = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: int
+    body: dict
+    replayed: bool = False
+
+
+def request_fingerprint(*, method: str, path: str, data) -> str:
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    material = f"{method.upper()}\n{path.rstrip('/')}\n{canonical}"
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def validate_key(key: str) -> str:
+    if not _VALID_KEY.match(key):
+        raise InvalidRequest(HEADER, "Use 1 to 255 printable ASCII characters.")
+    return key
+
+
+def run_idempotently(
+    *,
+    user,
+    key: str | None,
+    fingerprint: str,
+    move: Callable[[OnPosted], Transaction],
+    render: Callable[[Transaction], dict],
+) -> Outcome:
+    """Run `move` at most once per (user, key) and answer every retry with the first answer.
+
+    `move(on_posted)` must call `on_posted` inside the movement's transaction; that is where the
+    answer is stored, so it commits exactly when the money does.
+    """
+    if key is None:
+        return Outcome(201, render(move(None)))
+    claim = _claim(user=user, key=validate_key(key), fingerprint=fingerprint)
+    if claim.status == IdempotencyKey.Status.COMPLETED:
+        return Outcome(claim.response_status, claim.response_body, replayed=True)
+    answer: dict = {}
+
+    def store_answer(posted: Transaction) -> None:
+        answer["body"] = render(posted)
+        _complete(claim, status=201, body=answer["body"], posted=posted)
+
+    try:
+        move(store_answer)
+        return Outcome(201, answer["body"])
+    except DomainError as error:
+        if error.status in _NOT_KEPT_STATUSES:
+            claim.delete()
+        else:
+            _complete(claim, status=error.status, body=domain_error_response(error).data)
+        raise
+    except BaseException:
+        claim.delete()
+        raise
+
+
+def purge_expired_keys(*, now=None) -> int:
+    cutoff = (now or timezone.now()) - RETENTION
+    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
+
+
+def _claim(*, user, key: str, fingerprint: str) -> IdempotencyKey:
+    try:
+        return IdempotencyKey.objects.create(user=user, key=key, fingerprint=fingerprint)
+    except IntegrityError:
+        existing = IdempotencyKey.objects.get(user=user, key=key)
+    if existing.fingerprint != fingerprint:
+        raise IdempotencyKeyReused("This Idempotency-Key was already used for a different request.")
+    if existing.status == IdempotencyKey.Status.COMPLETED:
+        return existing
+    if _take_over_abandoned_claim(existing):
+        return existing
+    raise IdempotencyKeyInUse("A request with this Idempotency-Key is still being processed.")
+
+
+def _take_over_abandoned_claim(claim: IdempotencyKey) -> bool:
+    now = timezone.now()
+    stale_before = now - timedelta(seconds=settings.IDEMPOTENCY_CLAIM_TIMEOUT)
+    taken = IdempotencyKey.objects.filter(
+        pk=claim.pk, status=IdempotencyKey.Status.IN_PROGRESS, locked_at__lt=stale_before
+    ).update(locked_at=now)
+    return taken == 1
+
+
+def _complete(claim: IdempotencyKey, *, status: int, body: dict, posted=None) -> None:
+    IdempotencyKey.objects.filter(pk=claim.pk).update(
+        status=IdempotencyKey.Status.COMPLETED,
+        response_status=status,
+        response_body=body,
+        transaction=posted,
+    )

@@ -1,0 +1,150 @@
+"""Ledger invariants, checked with aggregate queries over the whole ledger."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Count, DecimalField, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+
+from accounts.models import Account
+
+from .models import Entry, Transaction
+
+ZERO = Value(Decimal("0.00"), output_field=DecimalField(max_digits=18, decimal_places=2))
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str
+    subject: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"[{self.check}] {self.subject}: {self.detail}"
+
+
+@dataclass(frozen=True)
+class Report:
+    accounts_checked: int
+    transactions_checked: int
+    findings: list[Finding]
+
+    @property
+    def clean(self) -> bool:
+        return not self.findings
+
+
+def reconcile() -> Report:
+    findings = [finding for _, _, check in CHECKS for finding in check()]
+    return Report(
+        accounts_checked=Account.objects.count(),
+        transactions_checked=Transaction.objects.count(),
+        findings=findings,
+    )
+
+
+def balances_differing_from_entries() -> list[Finding]:
+    entry_sums = (
+        Entry.objects.filter(account=OuterRef("pk"))
+        .order_by()
+        .values("account")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    accounts = Account.objects.annotate(ledger_total=Coalesce(Subquery(entry_sums), ZERO)).exclude(
+        balance=Coalesce(Subquery(entry_sums), ZERO)
+    )
+    return [
+        Finding(
+            "balance",
+            f"account {account.number}",
+            f"stored balance {account.balance} but its entries sum to {account.ledger_total}",
+        )
+        for account in accounts.order_by("number")
+    ]
+
+
+def unbalanced_transactions() -> list[Finding]:
+    transactions = (
+        Transaction.objects.annotate(
+            leg_total=Coalesce(Sum("entries__amount"), ZERO), legs=Count("entries")
+        )
+        .filter(~Q(leg_total=0) | Q(legs__lt=2))
+        .order_by("created_at")
+    )
+    return [
+        Finding(
+            "double-entry",
+            f"transaction {txn.id}",
+            f"{txn.legs} entries summing to {txn.leg_total} (must be at least 2 summing to 0)",
+        )
+        for txn in transactions
+    ]
+
+
+def negative_customer_balances() -> list[Finding]:
+    accounts = Account.objects.exclude(kind=Account.Kind.INTERNAL).filter(balance__lt=0)
+    return [
+        Finding("negative", f"account {account.number}", f"balance {account.balance} below zero")
+        for account in accounts.order_by("number")
+    ]
+
+
+def broken_reversal_links() -> list[Finding]:
+    findings = []
+    reversed_without_reversal = Transaction.objects.filter(
+        status=Transaction.Status.REVERSED, reversal__isnull=True
+    )
+    findings += [
+        Finding("reversal", f"transaction {txn.id}", "marked reversed but no reversal exists")
+        for txn in reversed_without_reversal
+    ]
+    reversal_of_posted = Transaction.objects.filter(kind=Transaction.Kind.REVERSAL).exclude(
+        reverses__status=Transaction.Status.REVERSED
+    )
+    findings += [
+        Finding("reversal", f"transaction {txn.id}", "reverses a transaction not marked reversed")
+        for txn in reversal_of_posted
+    ]
+    for reversal in Transaction.objects.filter(kind=Transaction.Kind.REVERSAL).prefetch_related(
+        "entries", "reverses__entries"
+    ):
+        if _legs(reversal) != {
+            account: -amount for account, amount in _legs(reversal.reverses).items()
+        }:
+            findings.append(
+                Finding(
+                    "reversal",
+                    f"transaction {reversal.id}",
+                    f"entries are not the opposite of transaction {reversal.reverses_id}",
+                )
+            )
+    return findings
+
+
+def _legs(txn: Transaction) -> dict[int, Decimal]:
+    legs: dict[int, Decimal] = {}
+    for entry in txn.entries.all():
+        legs[entry.account_id] = legs.get(entry.account_id, Decimal("0")) + entry.amount
+    return legs
+
+
+# (name used in findings, what it checks, the check)
+CHECKS = [
+    (
+        "balance",
+        "stored balance = sum of entries, for every account",
+        balances_differing_from_entries,
+    ),
+    (
+        "double-entry",
+        "every transaction has two or more entries summing to zero",
+        unbalanced_transactions,
+    ),
+    ("negative", "no customer balance below zero", negative_customer_balances),
+    (
+        "reversal",
+        "each reversal exactly undoes one transaction marked reversed",
+        broken_reversal_links,
+    ),
+]

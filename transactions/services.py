@@ -1,0 +1,272 @@
+"""The only code that changes a balance.
+
+Every function here runs in one short database transaction: lock the accounts involved (in
+primary-key order, through `accounts.services.lock_accounts`), check the rules under the lock, then
+post a transaction whose entries sum to zero. `on_posted` runs inside that same transaction, so
+what a caller records about the movement (the idempotent answer) commits or rolls back with it.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, time
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from accounts.models import Account
+from accounts.services import lock_accounts
+from atm_project.problems import (
+    AccountNotActive,
+    AccountNotFound,
+    CurrencyMismatch,
+    DailyLimitExceeded,
+    InsufficientFunds,
+    InvalidRequest,
+    TransactionAlreadyReversed,
+)
+
+from .models import Entry, Transaction
+
+
+@dataclass(frozen=True)
+class Leg:
+    account: Account
+    amount: Decimal  # signed: money into the account is positive
+
+
+OnPosted = Callable[["Transaction"], None] | None
+
+
+def deposit(
+    *,
+    account_number: str,
+    amount: Decimal,
+    actor,
+    description: str = "",
+    on_posted: OnPosted = None,
+) -> Transaction:
+    with transaction.atomic(durable=True):
+        accounts = lock_accounts(numbers=[account_number], with_cash_account=True)
+        account = _customer_account(accounts, account_number, actor)
+        _require_active(account)
+        cash = _cash_account(accounts, account.currency)
+        return _post(
+            kind=Transaction.Kind.DEPOSIT,
+            legs=[Leg(account, amount), Leg(cash, -amount)],
+            description=description,
+            actor=actor,
+            on_posted=on_posted,
+        )
+
+
+def withdraw(
+    *,
+    account_number: str,
+    amount: Decimal,
+    actor,
+    description: str = "",
+    on_posted: OnPosted = None,
+) -> Transaction:
+    with transaction.atomic(durable=True):
+        accounts = lock_accounts(numbers=[account_number], with_cash_account=True)
+        account = _customer_account(accounts, account_number, actor)
+        _require_active(account)
+        _require_funds(account, amount)
+        _require_within_daily_limit(account, amount)
+        cash = _cash_account(accounts, account.currency)
+        return _post(
+            kind=Transaction.Kind.WITHDRAWAL,
+            legs=[Leg(account, -amount), Leg(cash, amount)],
+            description=description,
+            actor=actor,
+            on_posted=on_posted,
+        )
+
+
+def transfer(
+    *,
+    from_account: str,
+    to_account: str,
+    amount: Decimal,
+    actor,
+    description: str = "",
+    on_posted: OnPosted = None,
+) -> Transaction:
+    if from_account == to_account:
+        raise InvalidRequest("to_account", "Cannot transfer to the same account.")
+    with transaction.atomic(durable=True):
+        accounts = lock_accounts(numbers=[from_account, to_account])
+        source = _customer_account(accounts, from_account, actor)
+        target = accounts.get(to_account)
+        if target is None or target.is_internal:
+            raise InvalidRequest("to_account", "No such account.")
+        _require_active(source)
+        _require_active(target)
+        if source.currency != target.currency:
+            raise CurrencyMismatch(
+                f"Account {source.number} is in {source.currency}, "
+                f"account {target.number} in {target.currency}."
+            )
+        _require_funds(source, amount)
+        return _post(
+            kind=Transaction.Kind.TRANSFER,
+            legs=[Leg(source, -amount), Leg(target, amount)],
+            description=description,
+            actor=actor,
+            on_posted=on_posted,
+        )
+
+
+def reverse(*, transaction_id, actor, reason: str) -> Transaction:
+    """Post the opposite of a transaction and mark it reversed; at most once, never overdrawn."""
+    with transaction.atomic(durable=True):
+        original = (
+            Transaction.objects.select_for_update(of=("self",)).filter(pk=transaction_id).first()
+        )
+        if original is None:
+            raise InvalidRequest("transaction", f"No transaction {transaction_id}.")
+        if original.kind == Transaction.Kind.REVERSAL:
+            raise InvalidRequest("transaction", "A reversal cannot itself be reversed.")
+        if original.status == Transaction.Status.REVERSED:
+            raise TransactionAlreadyReversed(f"Transaction {original.id} is already reversed.")
+        original_legs = list(original.entries.values_list("account__number", "amount"))
+        accounts = lock_accounts(numbers=[number for number, _ in original_legs])
+        legs = [Leg(accounts[number], -amount) for number, amount in original_legs]
+        for leg in legs:
+            if leg.account.status == Account.Status.CLOSED:
+                raise AccountNotActive(f"Account {leg.account.number} is closed.")
+            if leg.amount < 0 and not leg.account.is_internal:
+                _require_funds(leg.account, -leg.amount)
+        reversal = _post(
+            kind=Transaction.Kind.REVERSAL,
+            legs=legs,
+            description=f"Reversal of {original.id}: {reason}"[:255],
+            actor=actor,
+            reverses=original,
+            # The money flows back: the original's target is the reversal's source.
+            account=original.counterparty or original.account,
+            counterparty=original.account if original.counterparty else None,
+        )
+        Transaction.objects.filter(pk=original.pk, status=Transaction.Status.POSTED).update(
+            status=Transaction.Status.REVERSED
+        )
+        original.status = Transaction.Status.REVERSED
+        return reversal
+
+
+def start_of_bank_day(moment: datetime | None = None) -> datetime:
+    """Midnight of the current day in the bank's time zone, as an aware datetime."""
+    bank_zone = ZoneInfo(settings.BANK_TIME_ZONE)
+    local_day = (moment or timezone.now()).astimezone(bank_zone).date()
+    return datetime.combine(local_day, time.min, tzinfo=bank_zone)
+
+
+def withdrawn_today(account: Account) -> Decimal:
+    """Cash withdrawn from the account since the bank's midnight, reversed withdrawals excluded."""
+    total = Entry.objects.filter(
+        account=account,
+        kind=Transaction.Kind.WITHDRAWAL,
+        created_at__gte=start_of_bank_day(),
+        transaction__status=Transaction.Status.POSTED,
+    ).aggregate(total=Sum("amount"))["total"]
+    return -(total or Decimal("0.00"))
+
+
+def _customer_account(accounts: dict[str, Account], number: str, actor) -> Account:
+    account = accounts.get(number)
+    # Someone else's account is answered exactly like a missing one: no enumeration.
+    if account is None or account.is_internal or account.owner_id != actor.pk:
+        raise AccountNotFound("No such account.")
+    return account
+
+
+def _cash_account(accounts: dict[str, Account], currency: str) -> Account:
+    for account in accounts.values():
+        if account.is_internal and account.currency == currency:
+            return account
+    raise RuntimeError(f"The bank has no cash account for {currency}")
+
+
+def _require_active(account: Account) -> None:
+    if not account.is_active:
+        raise AccountNotActive(f"Account {account.number} is {account.status}.")
+
+
+def _require_funds(account: Account, amount: Decimal) -> None:
+    if account.balance - amount < 0:
+        raise InsufficientFunds(f"Balance {account.balance} is less than {amount}.")
+
+
+def _require_within_daily_limit(account: Account, amount: Decimal) -> None:
+    already = withdrawn_today(account)
+    if already + amount > account.daily_withdrawal_limit:
+        raise DailyLimitExceeded(
+            f"Withdrawn today {already}; with {amount} that exceeds the daily limit of "
+            f"{account.daily_withdrawal_limit}."
+        )
+
+
+def _post(
+    *,
+    kind: str,
+    legs: list[Leg],
+    description: str,
+    actor,
+    reverses: Transaction | None = None,
+    account: Account | None = None,
+    counterparty: Account | None = None,
+    on_posted: OnPosted = None,
+) -> Transaction:
+    """Write a transaction and its entries and move the balances. Callers hold the locks."""
+    if sum(leg.amount for leg in legs) != 0:
+        raise ValueError("A transaction's entries must sum to zero")
+    customer_legs = [leg for leg in legs if not leg.account.is_internal]
+    if account is None:
+        # The account the request acted on: the one paying out, else the one paid into.
+        account = min(customer_legs, key=lambda leg: leg.amount).account
+        others = [leg.account for leg in customer_legs if leg.account != account]
+        counterparty = others[0] if others else None
+    now = timezone.now()
+    posted = Transaction.objects.create(
+        kind=kind,
+        amount=max(leg.amount for leg in legs),
+        currency=legs[0].account.currency,
+        description=description,
+        account=account,
+        counterparty=counterparty,
+        reverses=reverses,
+        initiated_by=actor,
+        created_at=now,
+    )
+    entries = []
+    for leg in legs:
+        leg.account.balance += leg.amount
+        leg.account.save(update_fields=["balance"])
+        entries.append(
+            Entry(
+                transaction=posted,
+                account=leg.account,
+                amount=leg.amount,
+                balance_after=leg.account.balance,
+                kind=kind,
+                created_at=now,
+                counterparty_number=_counterparty_number(leg, legs),
+            )
+        )
+    Entry.objects.bulk_create(entries)
+    posted.legs = entries
+    if on_posted is not None:
+        on_posted(posted)
+    return posted
+
+
+def _counterparty_number(leg: Leg, legs: list[Leg]) -> str:
+    """The other customer account of a two-legged movement; the bank's cash side is not shown."""
+    others = [other.account for other in legs if other is not leg]
+    if len(others) != 1 or others[0].is_internal:
+        return ""
+    return others[0].number
