@@ -33,6 +33,6 @@ class NewestFirstCursorPagination(CursorPagination):
         return parameters
 
 
-class EntryCursorPagination(NewestFirstCursorPagination):
-    # Entry ids grow with time, so "-id" is a unique, index-backed newest-first order.
+class IdCursorPagination(NewestFirstCursorPagination):
+    # Auto-increment ids grow with time, so "-id" is a unique, index-backed newest-first order.
     ordering = "-id"

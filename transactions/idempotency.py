@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from atm_project.exception_handlers import domain_error_response
@@ -101,7 +101,9 @@ def purge_expired_keys(*, now=None) -> int:
 
 def _claim(*, user, key: str, fingerprint: str) -> IdempotencyKey:
     try:
-        return IdempotencyKey.objects.create(user=user, key=key, fingerprint=fingerprint)
+        # Its own transaction: committed at once, so a concurrent request sees the claim.
+        with transaction.atomic():
+            return IdempotencyKey.objects.create(user=user, key=key, fingerprint=fingerprint)
     except IntegrityError:
         existing = IdempotencyKey.objects.get(user=user, key=key)
     if existing.fingerprint != fingerprint:

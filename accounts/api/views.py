@@ -4,7 +4,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from atm_project.pagination import EntryCursorPagination
+from atm_project.pagination import IdCursorPagination
 from atm_project.schema import IDEMPOTENCY_KEY_PARAMETER, problem
 from transactions import selectors as ledger_selectors
 from transactions import services as ledger
@@ -52,6 +52,7 @@ class AccountViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = AccountSerializer
+    pagination_class = IdCursorPagination
     lookup_field = "number"
     lookup_value_regex = ACCOUNT_NUMBER_REGEX
 
@@ -99,7 +100,7 @@ class AccountViewSet(
         parameters=[HistoryFilterSerializer],
         responses={200: EntrySerializer(many=True)},
     )
-    @action(detail=True, methods=["get"], pagination_class=EntryCursorPagination)
+    @action(detail=True, methods=["get"])
     def transactions(self, request, number=None):
         account = self.get_object()
         filters = HistoryFilterSerializer(data=request.query_params)
