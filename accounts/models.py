@@ -81,3 +81,41 @@ class Account(models.Model):
     def available_balance(self) -> Decimal:
         # No holds or overdrafts exist yet, so everything booked is available.
         return self.balance
+
+
+class Card(models.Model):
+    """A debit card on one account: the ATM's credential, with its PIN kept only as a hash."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        BLOCKED = "blocked", "Blocked"
+
+    number = models.CharField(max_length=16, unique=True)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="cards")
+    # Django's password hashers (Argon2 in production); the PIN itself is never stored.
+    pin_hash = models.CharField(max_length=128)
+    # Consecutive wrong PINs; changed only under this row's lock (accounts.cards).
+    failed_attempts = models.PositiveSmallIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    expires_on = models.DateField()
+    issued_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-issued_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["active", "blocked"]), name="card_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Card {self.masked_number}"
+
+    @property
+    def masked_number(self) -> str:
+        """How a card is shown everywhere except the issuance response: `•••• 7899`."""
+        return f"•••• {self.number[-4:]}"
+
+    @property
+    def is_blocked(self) -> bool:
+        return self.status == self.Status.BLOCKED

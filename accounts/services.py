@@ -7,7 +7,13 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Subquery
 
-from atm_project.problems import AccountNotActive, AccountNotEmpty, AccountNotFound
+from atm_project.problems import (
+    AccountNotActive,
+    AccountNotEmpty,
+    AccountNotFound,
+    AccountStateConflict,
+    InvalidRequest,
+)
 
 from .models import Account
 from .numbers import luhn_check_digit
@@ -84,10 +90,63 @@ def close_account(*, number: str, owner) -> Account:
             raise AccountNotFound("No such account.")
         if account.status == Account.Status.CLOSED:
             raise AccountNotActive(f"Account {number} is already closed.")
+        # A freeze is the bank's decision; closing would end it behind staff's back.
+        if account.status == Account.Status.FROZEN:
+            raise AccountNotActive(f"Account {number} is frozen.")
         if account.balance != Decimal("0.00"):
             raise AccountNotEmpty(
                 f"Account {number} holds {account.balance}; only an account at 0.00 can be closed."
             )
         account.status = Account.Status.CLOSED
+        account.save(update_fields=["status"])
+    return account
+
+
+def require_reason(reason: str | None) -> str:
+    """Staff actions (freeze, unfreeze, reversal) must say why; the reason is what gets audited."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidRequest("reason", "A reason is required.")
+    return reason
+
+
+def freeze_account(*, number: str, actor, reason: str) -> Account:
+    """Staff: stop every movement in or out of an active account; it stays readable."""
+    return _change_status(
+        number=number,
+        actor=actor,
+        reason=reason,
+        from_status=Account.Status.ACTIVE,
+        to_status=Account.Status.FROZEN,
+    )
+
+
+def unfreeze_account(*, number: str, actor, reason: str) -> Account:
+    """Staff: make a frozen account active again."""
+    return _change_status(
+        number=number,
+        actor=actor,
+        reason=reason,
+        from_status=Account.Status.FROZEN,
+        to_status=Account.Status.ACTIVE,
+    )
+
+
+def _change_status(*, number: str, actor, reason: str, from_status: str, to_status: str) -> Account:
+    """Move a customer account between states under its row lock, so that no movement that
+    checked the old state can commit after the change. `actor` and `reason` are for the audit
+    record, written inside this same transaction."""
+    require_reason(reason)
+    with transaction.atomic():
+        account = lock_accounts(numbers=[number]).get(number)
+        # The bank's own cash accounts are not customer accounts and have no such states.
+        if account is None or account.is_internal:
+            raise AccountNotFound(f"No customer account {number}.")
+        if account.status != from_status:
+            raise AccountStateConflict(
+                f"Account {number} is {account.status}; only a {from_status} account can be "
+                f"made {to_status}."
+            )
+        account.status = to_status
         account.save(update_fields=["status"])
     return account

@@ -23,6 +23,13 @@ class AccountNotActive(DomainError):
     status, code, title = 409, "account_not_active", "Account not active"
 
 
+class AccountStateConflict(DomainError):
+    """A staff state change that does not apply: freezing a frozen account, unfreezing an active
+    one, or any change to a closed one."""
+
+    status, code, title = 409, "account_state_conflict", "Account state conflict"
+
+
 class AccountNotEmpty(DomainError):
     status, code, title = 409, "account_not_empty", "Account not empty"
 

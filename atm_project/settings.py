@@ -63,11 +63,16 @@ INSTALLED_APPS = [
     "users",
     "accounts",
     "transactions",
+    "audit",
+    "atm",
+    "security",
 ]
 
 MIDDLEWARE = [
     "atm_project.middleware.RequestIDMiddleware",
+    "audit.context.AuditContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "security.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -131,7 +136,8 @@ if os.environ.get("REDIS_URL"):
 else:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            # Django's DatabaseCache with a lost-update-free incr (rate-limit counters).
+            "BACKEND": "security.cache.AtomicDatabaseCache",
             "LOCATION": "django_cache",
         }
     }
@@ -153,6 +159,50 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Password reset (users/services.py): links die after an hour, or at once when used.
+PASSWORD_RESET_TIMEOUT = int(os.environ.get("PASSWORD_RESET_TIMEOUT", "3600"))
+# The front end's page that posts uid, token and the new password to .../password/reset/confirm/.
+PASSWORD_RESET_URL = os.environ.get("PASSWORD_RESET_URL", "http://localhost:8000/password-reset/")
+
+# Email goes to the console (development) unless an SMTP server is configured.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587"))
+    EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+    EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "no-reply@atm.example")
+
+# Rate limits of API.md (security/throttling.py), counted in the shared cache above.
+RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
+RATELIMIT_MONEY_RATE = os.environ.get("RATELIMIT_MONEY_RATE", "120/m")
+
+# JSON bodies are small; larger ones are refused with 413 (security/middleware.py).
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", "65536"))
+
+# Headers on every response; Django's defaults, spelled out because API.md promises them.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# DJANGO_HTTPS=1 behind TLS: cookies only over HTTPS, HSTS for a year, plain HTTP redirected.
+HTTPS = env_bool("DJANGO_HTTPS", False)
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = HTTPS
+# A load balancer probes the health check over plain HTTP; a redirect would fail the probe.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/?$"]
+SECURE_HSTS_SECONDS = 365 * 24 * 60 * 60 if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+SECURE_HSTS_PRELOAD = HTTPS
+if HTTPS:
+    # The TLS-terminating proxy sets this header and must drop any copy a client sent.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -170,7 +220,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework_simplejwt.authentication.JWTAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Customers only unless a view opts in to ATM sessions (atm_project/permissions.py).
+    "DEFAULT_PERMISSION_CLASSES": ["atm_project.permissions.IsCustomer"],
     "DEFAULT_PARSER_CLASSES": ["atm_project.parsers.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "atm_project.pagination.NewestFirstCursorPagination",
@@ -186,9 +237,18 @@ SIMPLE_JWT = {
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": False,
+    # PyJWT is told to accept this one algorithm: "none", HS512 or RS256 tokens are refused.
     "ALGORITHM": "HS256",
     "SIGNING_KEY": SECRET_KEY,
+    # Tokens carry a hash of the password hash: a password change or reset ends every session
+    # at once, access tokens included, not 5 minutes later.
+    "CHECK_REVOKE_TOKEN": True,
     "AUTH_HEADER_TYPES": ("Bearer",),
+    # A customer's access token, or an ATM session token (card + PIN); never a refresh token.
+    "AUTH_TOKEN_CLASSES": (
+        "rest_framework_simplejwt.tokens.AccessToken",
+        "accounts.tokens.ATMAccessToken",
+    ),
 }
 
 SPECTACULAR_SETTINGS = {
@@ -244,3 +304,6 @@ LOGGING = {
 # A claimed Idempotency-Key whose request has not finished after this many seconds is taken to
 # belong to a worker that died before committing, and a retry may take it over.
 IDEMPOTENCY_CLAIM_TIMEOUT = int(os.environ.get("IDEMPOTENCY_CLAIM_TIMEOUT", "60"))
+
+# The web ATM signs out after this many idle seconds (tests shorten it).
+ATM_IDLE_TIMEOUT_SECONDS = int(os.environ.get("ATM_IDLE_TIMEOUT_SECONDS", "120"))

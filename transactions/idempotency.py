@@ -5,6 +5,10 @@ with the same key sees it at once (409 idempotency_key_in_use) instead of queuei
 movement's locks. The answer is then stored in the same transaction as the movement: a worker that
 dies after commit and before answering still leaves the answer for the client's retry. A claim
 whose worker died before committing is taken over once it is older than IDEMPOTENCY_CLAIM_TIMEOUT.
+
+A take-over stamps the claim with a new `locked_at`, and the answer is only stored (and the
+claim only released) by the holder of the current stamp: a worker that was merely slow, not dead,
+finds its claim taken, and its movement rolls back instead of moving the money a second time.
 """
 
 import hashlib
@@ -30,7 +34,7 @@ from .models import IdempotencyKey, Transaction
 from .services import OnPosted
 
 HEADER = "Idempotency-Key"
-_VALID_KEY = re.compile(r"^[\x20-\x7e]{1,255}$")
+_VALID_KEY = re.compile(r"[\x20-\x7e]{1,255}")
 # Refusals that did not reach the ledger are not kept, so the client can fix and retry.
 _NOT_KEPT_STATUSES = {400, 429}
 RETENTION = timedelta(hours=24)
@@ -50,7 +54,7 @@ def request_fingerprint(*, method: str, path: str, data) -> str:
 
 
 def validate_key(key: str) -> str:
-    if not _VALID_KEY.match(key):
+    if not _VALID_KEY.fullmatch(key):
         raise InvalidRequest(HEADER, "Use 1 to 255 printable ASCII characters.")
     return key
 
@@ -77,19 +81,21 @@ def run_idempotently(
 
     def store_answer(posted: Transaction) -> None:
         answer["body"] = render(posted)
-        _complete(claim, status=201, body=answer["body"], posted=posted)
+        if not _complete(claim, status=201, body=answer["body"], posted=posted):
+            # Raised inside the movement's transaction: the money does not move twice.
+            raise IdempotencyKeyInUse("This Idempotency-Key was taken over by a retry.")
 
     try:
         move(store_answer)
         return Outcome(201, answer["body"])
     except DomainError as error:
         if error.status in _NOT_KEPT_STATUSES:
-            claim.delete()
+            _release(claim)
         else:
             _complete(claim, status=error.status, body=domain_error_response(error).data)
         raise
     except BaseException:
-        claim.delete()
+        _release(claim)
         raise
 
 
@@ -100,12 +106,21 @@ def purge_expired_keys(*, now=None) -> int:
 
 
 def _claim(*, user, key: str, fingerprint: str) -> IdempotencyKey:
-    try:
-        # Its own transaction: committed at once, so a concurrent request sees the claim.
-        with transaction.atomic():
-            return IdempotencyKey.objects.create(user=user, key=key, fingerprint=fingerprint)
-    except IntegrityError:
-        existing = IdempotencyKey.objects.get(user=user, key=key)
+    # A claim can vanish between our failed insert and our read (its request ended in a 400 and
+    # released it): then the key is free again and we insert once more.
+    for _ in range(3):
+        try:
+            # Its own transaction: committed at once, so a concurrent request sees the claim.
+            with transaction.atomic():
+                return IdempotencyKey.objects.create(user=user, key=key, fingerprint=fingerprint)
+        except IntegrityError:
+            existing = IdempotencyKey.objects.filter(user=user, key=key).first()
+        if existing is not None:
+            return _existing_claim(existing, fingerprint)
+    raise IdempotencyKeyInUse("A request with this Idempotency-Key is still being processed.")
+
+
+def _existing_claim(existing: IdempotencyKey, fingerprint: str) -> IdempotencyKey:
     if existing.fingerprint != fingerprint:
         raise IdempotencyKeyReused("This Idempotency-Key was already used for a different request.")
     if existing.status == IdempotencyKey.Status.COMPLETED:
@@ -121,13 +136,29 @@ def _take_over_abandoned_claim(claim: IdempotencyKey) -> bool:
     taken = IdempotencyKey.objects.filter(
         pk=claim.pk, status=IdempotencyKey.Status.IN_PROGRESS, locked_at__lt=stale_before
     ).update(locked_at=now)
+    if taken == 1:
+        claim.locked_at = now
     return taken == 1
 
 
-def _complete(claim: IdempotencyKey, *, status: int, body: dict, posted=None) -> None:
-    IdempotencyKey.objects.filter(pk=claim.pk).update(
+def _still_ours(claim: IdempotencyKey):
+    """The claim, only while this request still holds it (no retry has taken it over)."""
+    return IdempotencyKey.objects.filter(
+        pk=claim.pk, status=IdempotencyKey.Status.IN_PROGRESS, locked_at=claim.locked_at
+    )
+
+
+def _complete(claim: IdempotencyKey, *, status: int, body: dict, posted=None) -> bool:
+    """Store the answer; False if the claim is no longer this request's."""
+    stored = _still_ours(claim).update(
         status=IdempotencyKey.Status.COMPLETED,
         response_status=status,
         response_body=body,
         transaction=posted,
     )
+    return stored == 1
+
+
+def _release(claim: IdempotencyKey) -> None:
+    """Free the key for a retry (the request did not reach the ledger, or failed)."""
+    _still_ours(claim).delete()

@@ -8,7 +8,66 @@ from django.utils import timezone
 from accounts.models import Account
 
 
-class Transaction(models.Model):
+class LedgerImmutableError(Exception):
+    """Raised on any attempt to change or delete a posted transaction or entry.
+
+    The ledger is append-only (API.md "The ledger"): a mistake is corrected by a reversal. These
+    guards catch it in Django; on PostgreSQL triggers also refuse it (migration 0003).
+    """
+
+
+def _refuse(what: str):
+    raise LedgerImmutableError(
+        f"{what} are never updated or deleted; post a reversal to correct a mistake."
+    )
+
+
+class EntryQuerySet(models.QuerySet):
+    """Entries are written once, by bulk_create in transactions.services, and never changed.
+
+    (bulk_update() goes through update(), so it is refused too.)
+    """
+
+    def update(self, **kwargs):
+        _refuse("Ledger entries")
+
+    def delete(self):
+        _refuse("Ledger entries")
+
+
+class TransactionQuerySet(models.QuerySet):
+    """Transactions are never changed, except that a posted one is marked reversed, once."""
+
+    def update(self, **kwargs):
+        _refuse("Transactions")
+
+    def delete(self):
+        _refuse("Transactions")
+
+    def mark_reversed(self, pk) -> int:
+        """The one permitted change: status posted -> reversed. Returns the rows changed (0/1)."""
+        rows = self.filter(pk=pk, status=Transaction.Status.POSTED)
+        return super(TransactionQuerySet, rows).update(status=Transaction.Status.REVERSED)
+
+
+class AppendOnlyModel(models.Model):
+    """A row that is inserted once and then never saved again nor deleted."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            _refuse(self._meta.verbose_name_plural.capitalize())
+        # An explicit pk would otherwise make Django try an UPDATE of that row first.
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        _refuse(self._meta.verbose_name_plural.capitalize())
+
+
+class Transaction(AppendOnlyModel):
     """One movement of money: a set of entries (legs) that sum to zero."""
 
     class Kind(models.TextChoices):
@@ -42,6 +101,8 @@ class Transaction(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
+    objects = TransactionQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
         indexes = [
@@ -61,7 +122,7 @@ class Transaction(models.Model):
         return f"{self.get_kind_display()} {self.amount} {self.currency} ({self.id})"
 
 
-class Entry(models.Model):
+class Entry(AppendOnlyModel):
     """One leg of a transaction on one account: signed amount and the balance right after."""
 
     transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="entries")
@@ -73,6 +134,8 @@ class Entry(models.Model):
     kind = models.CharField(max_length=10, choices=Transaction.Kind.choices)
     created_at = models.DateTimeField()
     counterparty_number = models.CharField(max_length=20, blank=True, default="")
+
+    objects = EntryQuerySet.as_manager()
 
     class Meta:
         verbose_name_plural = "entries"

@@ -6,19 +6,20 @@ post a transaction whose entries sum to zero. `on_posted` runs inside that same 
 what a caller records about the movement (the idempotent answer) commits or rolls back with it.
 """
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import date, datetime, time
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Case, Sum, Value, When
 from django.utils import timezone
 
 from accounts.models import Account
-from accounts.services import lock_accounts
+from accounts.services import lock_accounts, require_reason
 from atm_project.problems import (
     AccountNotActive,
     AccountNotFound,
@@ -123,9 +124,12 @@ def transfer(
 
 def reverse(*, transaction_id, actor, reason: str) -> Transaction:
     """Post the opposite of a transaction and mark it reversed; at most once, never overdrawn."""
+    reason = require_reason(reason)
     with transaction.atomic(durable=True):
         original = (
-            Transaction.objects.select_for_update(of=("self",)).filter(pk=transaction_id).first()
+            Transaction.objects.select_for_update(of=("self",))
+            .filter(pk=_as_uuid(transaction_id))
+            .first()
         )
         if original is None:
             raise InvalidRequest("transaction", f"No transaction {transaction_id}.")
@@ -151,18 +155,36 @@ def reverse(*, transaction_id, actor, reason: str) -> Transaction:
             account=original.counterparty or original.account,
             counterparty=original.account if original.counterparty else None,
         )
-        Transaction.objects.filter(pk=original.pk, status=Transaction.Status.POSTED).update(
-            status=Transaction.Status.REVERSED
-        )
+        # The one change the ledger allows to a posted transaction (models and triggers refuse
+        # any other); the row lock taken above makes it certain to apply.
+        Transaction.objects.mark_reversed(original.pk)
         original.status = Transaction.Status.REVERSED
         return reversal
 
 
+def _as_uuid(transaction_id) -> uuid.UUID | None:
+    """The id as a UUID, or None for text that is not one (which then matches no transaction)."""
+    try:
+        if isinstance(transaction_id, uuid.UUID):
+            return transaction_id
+        return uuid.UUID(str(transaction_id))
+    except ValueError:
+        return None
+
+
+def bank_day_of(moment: datetime) -> date:
+    """The calendar day, in the bank's time zone, that a moment falls on."""
+    return moment.astimezone(ZoneInfo(settings.BANK_TIME_ZONE)).date()
+
+
+def bank_midnight(day: date) -> datetime:
+    """The moment a calendar day starts in the bank's time zone, as an aware datetime."""
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo(settings.BANK_TIME_ZONE))
+
+
 def start_of_bank_day(moment: datetime | None = None) -> datetime:
     """Midnight of the current day in the bank's time zone, as an aware datetime."""
-    bank_zone = ZoneInfo(settings.BANK_TIME_ZONE)
-    local_day = (moment or timezone.now()).astimezone(bank_zone).date()
-    return datetime.combine(local_day, time.min, tzinfo=bank_zone)
+    return bank_midnight(bank_day_of(moment or timezone.now()))
 
 
 def withdrawn_today(account: Account) -> Decimal:
@@ -245,7 +267,6 @@ def _post(
     entries = []
     for leg in legs:
         leg.account.balance += leg.amount
-        leg.account.save(update_fields=["balance"])
         entries.append(
             Entry(
                 transaction=posted,
@@ -257,11 +278,23 @@ def _post(
                 counterparty_number=_counterparty_number(leg, legs),
             )
         )
+    _store_balances({leg.account.pk: leg.account.balance for leg in legs})
     Entry.objects.bulk_create(entries)
     posted.legs = entries
     if on_posted is not None:
         on_posted(posted)
     return posted
+
+
+def _store_balances(balances: dict[int, Decimal]) -> None:
+    """Write the new balances of every leg's account in one UPDATE (one round trip, not one per
+    leg); the values were computed under the callers' row locks, like save(update_fields=...)."""
+    Account.objects.filter(pk__in=balances).update(
+        balance=Case(
+            *(When(pk=pk, then=Value(balance)) for pk, balance in balances.items()),
+            output_field=Account._meta.get_field("balance"),
+        )
+    )
 
 
 def _counterparty_number(leg: Leg, legs: list[Leg]) -> str:

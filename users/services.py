@@ -1,8 +1,23 @@
-"""Writes to users: registration and sign-out."""
+"""Writes to users: registration, sign-out and the password lifecycle."""
 
-from django.contrib.auth import get_user_model
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.utils import timezone
+from django.utils.encoding import force_bytes, force_str
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
+
+from atm_project.problems import InvalidRequest
+
+from .mail import send_in_background
 
 User = get_user_model()
 
@@ -17,3 +32,93 @@ def revoke_refresh_token(*, refresh: str) -> None:
         RefreshToken(refresh).blacklist()
     except TokenError as error:
         raise InvalidToken(str(error)) from error
+
+
+class PasswordRejected(InvalidRequest):
+    """The new password fails Django's validators: every message, under the field's name."""
+
+    def __init__(self, field: str, messages: list[str]):
+        super().__init__(field, " ".join(messages))
+        self.errors = {field: list(messages)}
+
+
+INVALID_RESET_LINK = "The reset link is invalid or has expired."
+
+
+def revoke_all_refresh_tokens(*, user: User) -> int:
+    """Blacklist every refresh token of the user that could still mint an access token."""
+    live = OutstandingToken.objects.filter(
+        user=user, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
+    )
+    revoked = BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token=token) for token in live], ignore_conflicts=True
+    )
+    return len(revoked)
+
+
+def _set_new_password(*, user: User, password: str) -> None:
+    try:
+        password_validation.validate_password(password, user=user)
+    except DjangoValidationError as error:
+        raise PasswordRejected("new_password", error.messages) from error
+    with transaction.atomic():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        # Whoever held a session under the old password loses it. Access tokens die too: they
+        # carry a hash of the password hash (SIMPLE_JWT CHECK_REVOKE_TOKEN).
+        revoke_all_refresh_tokens(user=user)
+
+
+def change_password(*, user: User, old_password: str, new_password: str) -> None:
+    if not user.check_password(old_password):
+        raise InvalidRequest("old_password", "The current password is wrong.")
+    _set_new_password(user=user, password=new_password)
+
+
+def _reset_candidates(email: str) -> list[User]:
+    """Like Django's PasswordResetForm: active users with this address and a usable password."""
+    users = User.objects.filter(email__iexact=email, is_active=True)
+    return [user for user in users if user.has_usable_password()]
+
+
+def _reset_message(user: User) -> EmailMessage:
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    link = f"{settings.PASSWORD_RESET_URL}?{urlencode({'uid': uid, 'token': token})}"
+    minutes = settings.PASSWORD_RESET_TIMEOUT // 60
+    body = (
+        f"Hello {user.get_username()},\n\n"
+        "Someone asked to reset the password of your account. If it was you, open this link "
+        f"within {minutes} minutes and choose a new password:\n\n{link}\n\n"
+        "If it was not you, ignore this message: your password stays as it is.\n"
+    )
+    return EmailMessage(subject="Reset your password", body=body, to=[user.email])
+
+
+def request_password_reset(*, email: str) -> None:
+    """Send a reset link to the accounts with this address, if any; say nothing either way.
+
+    The caller answers 202 in both cases. The messages are built here and sent by a background
+    thread after the commit, so an address with an account costs the request no more time than
+    one without (see users/mail.py).
+    """
+    for user in _reset_candidates(email):
+        message = _reset_message(user)
+        transaction.on_commit(lambda message=message: send_in_background(message))
+
+
+def _user_from_uid(uid: str) -> User | None:
+    try:
+        pk = force_str(urlsafe_base64_decode(uid))
+        return User.objects.get(pk=pk, is_active=True)
+    except (ValueError, TypeError, OverflowError, User.DoesNotExist, DjangoValidationError):
+        return None
+
+
+def confirm_password_reset(*, uid: str, token: str, new_password: str) -> None:
+    """Set the new password if the link is genuine and unused; revoke every session."""
+    user = _user_from_uid(uid)
+    # The token hashes the current password, so a used link stops working by itself.
+    if user is None or not default_token_generator.check_token(user, token):
+        raise InvalidRequest("token", INVALID_RESET_LINK)
+    _set_new_password(user=user, password=new_password)

@@ -1,8 +1,20 @@
+from django.urls import re_path
+
 from atm_project.routers import OptionalSlashRouter
 
-from .views import AccountViewSet
+from .cards import CardIssueView, CardSignInView
+from .views import ACCOUNT_NUMBER_REGEX, AccountViewSet
 
 router = OptionalSlashRouter()
 router.register("accounts", AccountViewSet, basename="account")
 
-urlpatterns = router.urls
+urlpatterns = [
+    re_path(
+        rf"^accounts/(?P<number>{ACCOUNT_NUMBER_REGEX})/cards/?$",
+        CardIssueView.as_view(),
+        name="account-cards",
+    ),
+    # Card sign-in lives with the cards it checks; its path sits beside the other auth routes.
+    re_path(r"^auth/card/?$", CardSignInView.as_view(), name="card-sign-in"),
+    *router.urls,
+]

@@ -5,7 +5,9 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from atm_project.pagination import IdCursorPagination
+from atm_project.permissions import CustomerOrATMSession
 from atm_project.schema import IDEMPOTENCY_KEY_PARAMETER, problem
+from security.throttling import MONEY_RATE_LIMITS
 from transactions import selectors as ledger_selectors
 from transactions import services as ledger
 from transactions.api.money import money_movement_response
@@ -14,6 +16,13 @@ from transactions.api.serializers import (
     HistoryFilterSerializer,
     MovementSerializer,
     TransactionSerializer,
+)
+from transactions.api.statements import (
+    StatementNegotiation,
+    mini_statement_response,
+    mini_statement_schema,
+    statement_response,
+    statement_schema,
 )
 
 from .. import selectors, services
@@ -55,6 +64,9 @@ class AccountViewSet(
     pagination_class = IdCursorPagination
     lookup_field = "number"
     lookup_value_regex = ACCOUNT_NUMBER_REGEX
+    # An ATM session (card + PIN) may use these actions, on its card's account only.
+    permission_classes = [CustomerOrATMSession]
+    atm_actions = {"balance", "deposit", "withdraw", "transactions", "mini_statement"}
 
     def get_queryset(self):
         return selectors.accounts_of(self.request.user)
@@ -73,12 +85,12 @@ class AccountViewSet(
         return Response(BalanceSerializer(account).data)
 
     @_movement_schema("Deposit cash")
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], throttle_classes=MONEY_RATE_LIMITS)
     def deposit(self, request, number=None):
         return self._move(ledger.deposit, request, number)
 
     @_movement_schema("Withdraw cash")
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], throttle_classes=MONEY_RATE_LIMITS)
     def withdraw(self, request, number=None):
         return self._move(ledger.withdraw, request, number)
 
@@ -121,3 +133,13 @@ class AccountViewSet(
     def close(self, request, number=None):
         account = services.close_account(number=number, owner=request.user)
         return Response(AccountSerializer(account).data)
+
+    @mini_statement_schema
+    @action(detail=True, methods=["get"], url_path="mini-statement")
+    def mini_statement(self, request, number=None):
+        return mini_statement_response(self.get_object())
+
+    @statement_schema
+    @action(detail=True, methods=["get"], content_negotiation_class=StatementNegotiation)
+    def statement(self, request, number=None):
+        return statement_response(self.get_object(), request.query_params)

@@ -32,3 +32,19 @@ class AccountFactory(factory.Factory):
             )
             account.refresh_from_db()
         return account
+
+
+TEST_PIN = "2468"
+
+
+def issue_test_card(account: Account, pin: str = TEST_PIN, **fields):
+    """A card issued through the service on `account`; `fields` then override its columns
+    (e.g. `expires_on` in the past, `status="blocked"`)."""
+    from accounts.cards import issue_card
+
+    card = issue_card(account_number=account.number, owner=account.owner, pin=pin)
+    if fields:
+        for name, value in fields.items():
+            setattr(card, name, value)
+        card.save(update_fields=list(fields))
+    return card

@@ -3,7 +3,9 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 
 from accounts.selectors import accounts_of
+from atm_project.permissions import CustomerOrATMSession, atm_session
 from atm_project.schema import IDEMPOTENCY_KEY_PARAMETER, problem
+from security.throttling import MONEY_RATE_LIMITS
 
 from .. import selectors, services
 from .money import money_movement_response
@@ -14,6 +16,11 @@ UUID_REGEX = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[
 
 class TransferViewSet(viewsets.GenericViewSet):
     serializer_class = TransferSerializer
+    throttle_classes = MONEY_RATE_LIMITS
+    # An ATM session may transfer from its card's account only.
+    permission_classes = [CustomerOrATMSession]
+    atm_actions = {"create"}
+    atm_account_field = "from_account"
 
     @extend_schema(
         summary="Transfer between accounts",
@@ -42,10 +49,16 @@ class TransferViewSet(viewsets.GenericViewSet):
 class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = TransactionSerializer
     lookup_value_regex = UUID_REGEX
+    permission_classes = [CustomerOrATMSession]
+    atm_actions = {"list", "retrieve"}
 
     @cached_property
     def visible_account_ids(self) -> set[int]:
-        return set(accounts_of(self.request.user).values_list("pk", flat=True))
+        accounts = accounts_of(self.request.user)
+        session = atm_session(self.request)
+        if session is not None:  # an ATM sees its card's account only
+            accounts = accounts.filter(number=session.account_number)
+        return set(accounts.values_list("pk", flat=True))
 
     def get_serializer_context(self):
         context = super().get_serializer_context()

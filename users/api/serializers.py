@@ -51,3 +51,26 @@ class MeSerializer(serializers.ModelSerializer):
 
 class LogoutSerializer(serializers.Serializer):
     refresh = serializers.CharField()
+
+
+def _password_field(**kwargs) -> serializers.CharField:
+    return serializers.CharField(write_only=True, max_length=128, trim_whitespace=False, **kwargs)
+
+
+class PasswordChangeSerializer(serializers.Serializer):
+    old_password = _password_field()
+    new_password = _password_field(help_text="Django's password validators apply (10+ chars).")
+
+
+class PasswordResetSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+
+
+class PasswordResetAcceptedSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class PasswordResetConfirmSerializer(serializers.Serializer):
+    uid = serializers.CharField(max_length=64, help_text="From the reset link.")
+    token = serializers.CharField(max_length=128, help_text="From the reset link.")
+    new_password = _password_field(help_text="Django's password validators apply (10+ chars).")

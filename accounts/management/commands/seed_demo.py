@@ -5,7 +5,8 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from accounts.models import Account
+from accounts.cards import issue_card
+from accounts.models import Account, Card
 from accounts.services import get_or_create_cash_account
 from transactions import services as ledger
 
@@ -16,6 +17,9 @@ DEMO_ACCOUNTS = [
     ("1000000008", Account.Kind.CHECKING, Decimal("1000.00")),
     ("1000000016", Account.Kind.SAVINGS, Decimal("2500.00")),
 ]
+DEMO_CARD_NUMBER = "4000001234567899"
+DEMO_CARD_PIN = "2468"  # published demo PIN (API.md), not a secret
+DEMO_CARD_ACCOUNT = "1000000008"
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD = "admin-pass-2468"  # noqa: S105
 
@@ -36,6 +40,13 @@ class Command(BaseCommand):
             demo.save(update_fields=["password"])
         for number, kind, opening_balance in DEMO_ACCOUNTS:
             self._ensure_account(demo, number, kind, opening_balance)
+        if not Card.objects.filter(number=DEMO_CARD_NUMBER).exists():
+            issue_card(
+                account_number=DEMO_CARD_ACCOUNT,
+                owner=demo,
+                pin=DEMO_CARD_PIN,
+                card_number=DEMO_CARD_NUMBER,
+            )
         if with_admin and not User.objects.filter(username=ADMIN_USERNAME).exists():
             User.objects.create_superuser(
                 username=ADMIN_USERNAME, email="admin@example.com", password=ADMIN_PASSWORD

@@ -1,0 +1,100 @@
+"""Card endpoints: issuing a card on an account, and signing in at the ATM with card + PIN."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from atm_project.schema import problem
+from security.throttling import CARD_RATE_LIMITS
+
+from .. import cards
+from ..tokens import ATMAccessToken
+
+
+class CardIssueSerializer(serializers.Serializer):
+    pin = serializers.CharField(
+        write_only=True,
+        trim_whitespace=False,
+        max_length=32,
+        help_text="4 to 6 digits; not one digit repeated, not a run like 1234, 9876 or 7890.",
+    )
+
+
+class IssuedCardSerializer(serializers.Serializer):
+    """The only place a card's full number is ever shown."""
+
+    card_number = serializers.CharField(source="number")
+    account_number = serializers.CharField(source="account.number")
+    status = serializers.CharField()
+    expires_on = serializers.DateField()
+
+
+class CardSignInSerializer(serializers.Serializer):
+    card_number = serializers.RegexField(
+        r"^[0-9]{16}$", error_messages={"invalid": "A card number is 16 digits."}
+    )
+    pin = serializers.RegexField(
+        r"^[0-9]{4,6}$",
+        trim_whitespace=False,
+        write_only=True,
+        error_messages={"invalid": "A PIN is 4 to 6 digits."},
+    )
+
+
+class ATMSessionSerializer(serializers.Serializer):
+    access = serializers.CharField(help_text="ATM session token: no refresh, one account only.")
+    account_number = serializers.CharField()
+    expires_in = serializers.IntegerField(help_text="Seconds until the token expires.")
+
+
+class CardIssueView(APIView):
+    @extend_schema(
+        summary="Issue a card on one of your accounts",
+        request=CardIssueSerializer,
+        responses={201: IssuedCardSerializer, 409: problem("account_not_active")},
+    )
+    def post(self, request, number: str):
+        params = CardIssueSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        card = cards.issue_card(
+            account_number=number, owner=request.user, pin=params.validated_data["pin"]
+        )
+        return Response(IssuedCardSerializer(card).data, status=status.HTTP_201_CREATED)
+
+
+class CardSignInView(APIView):
+    """Card + PIN -> an ATM session token. Kept a plain view so throttles can wrap it."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    def get_authenticate_header(self, request) -> str:
+        # Without authenticators DRF would turn a wrong PIN's 401 into a 403; a wrong credential
+        # is a 401, as on the token endpoint.
+        return 'Bearer realm="api"'
+
+    # 10/min per IP and 5/min per card (API.md), on top of the card's 3-wrong-PINs block.
+    throttle_classes = CARD_RATE_LIMITS
+
+    @extend_schema(
+        summary="Sign in at the ATM with card number and PIN",
+        request=CardSignInSerializer,
+        responses={
+            200: ATMSessionSerializer,
+            409: problem("account_not_active: the card's account is closed"),
+            423: problem("card_blocked: three wrong PINs, or blocked by staff"),
+        },
+    )
+    def post(self, request):
+        params = CardSignInSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        card = cards.sign_in_with_card(**params.validated_data)
+        token = ATMAccessToken.for_card(card)
+        session = {
+            "access": str(token),
+            "account_number": card.account.number,
+            "expires_in": int(ATMAccessToken.lifetime.total_seconds()),
+        }
+        return Response(ATMSessionSerializer(session).data)

@@ -1,0 +1,205 @@
+"""Real gunicorn servers for black-box tests: the production config, a free port, own database.
+
+    from atm_project.testing.live_server import run_gunicorn, sqlite_database_url
+
+    with run_gunicorn(database_url=sqlite_database_url(tmp_path), workers=4) as server:
+        response = server.request("GET", "/healthz")
+        assert response.status == 200
+    assert "database is locked" not in server.log_text()
+
+Or, in a test, the `gunicorn_server` fixture of conftest.py, which stops every server it started.
+Only loopback is ever bound or called.
+"""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HOST = "127.0.0.1"
+BASE_DIR = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+_template_lock = threading.Lock()
+_template_path: Path | None = None
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now (the OS picks it; we release it at once)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+def _server_env(database_url: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {**os.environ, "DATABASE_URL": database_url}
+    # pytest-django exports the test settings; a real server runs the production ones.
+    env["DJANGO_SETTINGS_MODULE"] = "atm_project.settings"
+    env.pop("REDIS_URL", None)  # each server has its own database cache unless told otherwise
+    env.update(extra or {})
+    return env
+
+
+def migrate_database(database_url: str) -> None:
+    """Create the schema and the cache table, in a child process with the server's settings."""
+    setup = (
+        "import django; django.setup(); from django.core.management import call_command; "
+        "call_command('migrate', interactive=False, verbosity=0); "
+        "call_command('createcachetable', verbosity=0)"
+    )
+    subprocess.run(
+        [sys.executable, "-c", setup],
+        cwd=BASE_DIR,
+        env=_server_env(database_url),
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+
+
+def sqlite_database_url(directory: Path, name: str = "server.sqlite3") -> str:
+    """A migrated SQLite file of its own in `directory`, as a DATABASE_URL.
+
+    The schema is migrated once per test session into a template that is then copied, because
+    migrating costs seconds and every server needs a fresh database.
+    """
+    global _template_path
+    with _template_lock:
+        if _template_path is None:
+            template = Path(tempfile.mkdtemp(prefix="atm-template-")) / "template.sqlite3"
+            migrate_database(f"sqlite:///{template}")
+            _template_path = template
+    target = Path(directory) / name
+    shutil.copyfile(_template_path, target)
+    return f"sqlite:///{target}"
+
+
+@dataclass(frozen=True)
+class HTTPResult:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self):
+        return json.loads(self.body)
+
+
+@dataclass
+class LiveServer:
+    url: str
+    process: subprocess.Popen
+    log_path: Path
+    env: dict[str, str] = field(repr=False)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body=None,
+        *,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 30,
+    ) -> HTTPResult:
+        """One HTTP request on a new connection; 4xx/5xx are returned, not raised.
+
+        `body` is sent as JSON unless it is already bytes or str.
+        """
+        headers = dict(headers or {})
+        data = body
+        if body is not None and not isinstance(body, (bytes, str)):
+            data = json.dumps(body)
+            headers.setdefault("Content-Type", "application/json")
+        if isinstance(data, str):
+            data = data.encode()
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        request = urllib.request.Request(
+            self.url + path, data=data, method=method, headers=headers
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+                return HTTPResult(response.status, dict(response.headers), response.read())
+        except urllib.error.HTTPError as error:
+            return HTTPResult(error.code, dict(error.headers), error.read())
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()  # gunicorn's master stops its workers gracefully
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+
+def _wait_until_serving(server: LiveServer, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {server.process.returncode}:\n{server.log_text()}")
+        try:
+            server.request("GET", "/healthz", timeout=5)  # any answer, even a 503, means serving
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"gunicorn did not answer within {timeout}s:\n{server.log_text()}")
+
+
+@contextmanager
+def run_gunicorn(
+    *,
+    database_url: str,
+    workers: int = 4,
+    env: dict[str, str] | None = None,
+    log_dir: Path | None = None,
+    ready_timeout: float = 60,
+) -> Iterator[LiveServer]:
+    """Serve the project with gunicorn and atm_project/gunicorn_conf.py on a free loopback port.
+
+    `env` adds or overrides environment variables (e.g. {"RATELIMIT_ENABLE": "0"}). The server's
+    access and error log (with Django's log lines) is kept in `log_dir` (a temporary directory by
+    default) and stays readable through `server.log_text()` after the server has stopped.
+    """
+    port = free_port()
+    server_env = _server_env(
+        database_url,
+        {"HOST": HOST, "PORT": str(port), "WEB_CONCURRENCY": str(workers), **(env or {})},
+    )
+    log_dir = Path(log_dir or tempfile.mkdtemp(prefix="atm-gunicorn-"))
+    log_path = log_dir / f"gunicorn-{port}.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [
+                str(VENV_BIN / "gunicorn"),
+                "--config",
+                "atm_project/gunicorn_conf.py",
+                # Every gunicorn defaults to one control socket in ~/.gunicorn; servers of
+                # parallel tests would take it from each other.
+                "--no-control-socket",
+                "atm_project.wsgi",
+            ],
+            cwd=BASE_DIR,
+            env=server_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    server = LiveServer(url=f"http://{HOST}:{port}", process=process, log_path=log_path, env=server_env)
+    try:
+        _wait_until_serving(server, ready_timeout)
+        yield server
+    finally:
+        server.stop()

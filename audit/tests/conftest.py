@@ -1,0 +1,66 @@
+import pytest
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.test import Client
+
+from audit.roles import setup_roles
+from users.tests.factories import UserFactory
+
+
+@pytest.fixture
+def roles(db):
+    return setup_roles()
+
+
+def _staff(username: str, group: Group | None = None, **flags):
+    user = UserFactory(username=username, is_staff=True, **flags)
+    if group is not None:
+        user.groups.add(group)
+    return user
+
+
+@pytest.fixture
+def superuser(db):
+    return _staff("root", is_superuser=True)
+
+
+@pytest.fixture
+def teller(roles):
+    return _staff("teller", roles["Tellers"])
+
+
+@pytest.fixture
+def auditor(roles):
+    return _staff("auditor", roles["Auditors"])
+
+
+@pytest.fixture
+def staff_client():
+    """A browser-like client signed in to the admin as the given staff user."""
+
+    def make(user) -> Client:
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def tamper():
+    """Run SQL behind the guards' back, as an intruder with database access would.
+
+    On PostgreSQL the append-only triggers are dropped first; the test's transaction rolls the
+    drop back with everything else.
+    """
+
+    def run(sql: str, params=()):
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute("DROP TRIGGER audit_event_append_only ON audit_auditevent")
+                cursor.execute(
+                    "DROP TRIGGER audit_chain_head_forward_only ON audit_auditchainhead"
+                )
+            cursor.execute(sql, params)
+
+    return run

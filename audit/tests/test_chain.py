@@ -1,0 +1,201 @@
+"""The audit chain: one function appends, nothing edits, and verification finds tampering."""
+
+import threading
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import DatabaseError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from audit.models import AuditChainHead, AuditEvent, AuditLogIsAppendOnly
+from audit.services import GENESIS_HASH, compute_hash, mask_card_number, record_event
+from audit.verification import verify_chain
+from users.tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _three_events():
+    return [record_event(action=f"test.event{n}", data={"n": n}) for n in range(3)]
+
+
+def test_events_are_chained_by_hash_in_order():
+    first, second, third = _three_events()
+    assert (first.id, second.id, third.id) == (1, 2, 3)
+    assert first.prev_hash == GENESIS_HASH
+    assert second.prev_hash == first.hash
+    assert third.prev_hash == second.hash
+    stored = AuditEvent.objects.get(pk=second.pk)
+    assert compute_hash(stored) == stored.hash == second.hash
+    assert AuditChainHead.objects.get().last_hash == third.hash
+
+
+def test_event_names_actor_target_and_data():
+    actor = UserFactory()
+    event = record_event(
+        action="account.frozen", actor=actor, target=actor, data={"amount": Decimal("1.50")}
+    )
+    stored = AuditEvent.objects.get(pk=event.pk)
+    assert stored.actor == actor
+    assert (stored.object_type, stored.object_id) == ("users.user", str(actor.pk))
+    assert stored.data == {"amount": "1.50"}
+
+
+def test_secrets_are_redacted_and_card_numbers_masked():
+    event = record_event(
+        action="test.secrets",
+        data={
+            "password": "hunter2-hunter2",
+            "new_password": "x",
+            "pin": "2468",
+            "refresh": "eyJ...",
+            "access_token": "eyJ...",
+            "card_number": "4000001234567899",
+            "nested": [{"token": "t"}],
+            "username": "alice",
+        },
+    )
+    stored = AuditEvent.objects.get(pk=event.pk).data
+    assert stored["username"] == "alice"
+    assert stored["card_number"] == "•••• 7899" == mask_card_number("4000001234567899")
+    for key in ("password", "new_password", "pin", "refresh", "access_token"):
+        assert stored[key] == "[redacted]"
+    assert stored["nested"] == [{"token": "[redacted]"}]
+    assert "2468" not in str(stored) and "hunter2" not in str(stored)
+
+
+def test_an_append_costs_three_queries_inside_the_callers_transaction():
+    record_event(action="test.warm")  # the chain head exists from now on
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        record_event(action="test.measured")
+    assert len(queries) == 3, [query["sql"] for query in queries]
+
+
+def test_an_event_rolls_back_with_the_transaction_that_recorded_it():
+    kept = record_event(action="test.kept")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        record_event(action="test.rolled_back")
+        raise RuntimeError("the recorded operation failed")
+    assert list(AuditEvent.objects.values_list("action", flat=True)) == ["test.kept"]
+    follower = record_event(action="test.after")
+    assert follower.prev_hash == kept.hash
+    assert verify_chain().ok
+
+
+def test_the_orm_refuses_to_edit_or_delete_events():
+    event = record_event(action="test.guarded")
+    with pytest.raises(AuditLogIsAppendOnly):
+        AuditEvent.objects.filter(pk=event.pk).update(action="test.changed")
+    with pytest.raises(AuditLogIsAppendOnly):
+        AuditEvent.objects.all().delete()
+    with pytest.raises(AuditLogIsAppendOnly):
+        event.delete()
+    event.action = "test.changed"
+    with pytest.raises(AuditLogIsAppendOnly):
+        event.save()
+    with pytest.raises(AuditLogIsAppendOnly):
+        AuditEvent.objects.bulk_create([AuditEvent(id=99, action="forged")])
+    assert AuditEvent.objects.get(pk=event.pk).action == "test.guarded"
+
+
+def test_postgres_trigger_refuses_update_and_delete_from_any_client(requires_postgres):
+    event = record_event(action="test.guarded")
+    for sql in (
+        "UPDATE audit_auditevent SET action = 'test.changed' WHERE id = %s",
+        "DELETE FROM audit_auditevent WHERE id = %s",
+    ):
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [event.pk])
+    with pytest.raises(DatabaseError, match="only moves forward"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE audit_auditchainhead SET last_event_id = 0")
+    assert AuditEvent.objects.get(pk=event.pk).action == "test.guarded"
+
+
+def test_an_intact_chain_verifies(capsys):
+    _three_events()
+    call_command("verify_audit_chain")
+    assert "3 events verified" in capsys.readouterr().out
+
+
+def test_an_empty_chain_verifies():
+    assert verify_chain().ok
+
+
+def test_an_edited_event_is_named(tamper):
+    _, edited, _ = _three_events()
+    tamper("UPDATE audit_auditevent SET data = %s WHERE id = %s", ['{"n": 42}', edited.pk])
+    report = verify_chain()
+    assert report.first_bad_event_id == edited.pk
+    assert "altered" in report.problem
+    with pytest.raises(CommandError, match=f"event #{edited.pk}") as failure:
+        call_command("verify_audit_chain")
+    assert failure.value.returncode == 1
+
+
+def test_an_edited_event_with_a_recomputed_hash_breaks_the_next_link(tamper):
+    _, edited, following = _three_events()
+    edited.action = "test.forged"
+    forged_hash = compute_hash(edited)
+    tamper(
+        "UPDATE audit_auditevent SET action = %s, hash = %s WHERE id = %s",
+        ["test.forged", forged_hash, edited.pk],
+    )
+    assert verify_chain().first_bad_event_id == following.pk
+
+
+def test_a_deleted_event_shows_as_a_broken_link(tamper):
+    _, deleted, following = _three_events()
+    tamper("DELETE FROM audit_auditevent WHERE id = %s", [deleted.pk])
+    report = verify_chain()
+    assert report.first_bad_event_id == following.pk
+    assert "deleted" in report.problem
+    with pytest.raises(CommandError, match=f"event #{following.pk}"):
+        call_command("verify_audit_chain")
+
+
+def test_a_deleted_newest_event_is_detected_by_the_chain_head(tamper):
+    _, _, newest = _three_events()
+    tamper("DELETE FROM audit_auditevent WHERE id = %s", [newest.pk])
+    report = verify_chain()
+    assert not report.ok
+    assert f"#{newest.pk}" in report.problem
+
+
+def test_a_lost_chain_head_is_rebuilt_from_the_last_event(tamper):
+    _, _, last = _three_events()
+    tamper("DELETE FROM audit_auditchainhead")
+    follower = record_event(action="test.after_rebuild")
+    assert (follower.id, follower.prev_hash) == (last.id + 1, last.hash)
+    assert verify_chain().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_appends_never_fork_the_chain(requires_postgres):
+    writers, events_each = 8, 5
+    start = threading.Barrier(writers)
+    errors = []
+
+    def write(n: int) -> None:
+        try:
+            start.wait()
+            for i in range(events_each):
+                with transaction.atomic():
+                    record_event(action="test.concurrent", data={"writer": n, "i": i})
+        except Exception as error:  # reported below: a thread's exception would vanish
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    report = verify_chain()
+    assert report.ok, report.problem
+    assert report.events_checked == AuditEvent.objects.count() == writers * events_each

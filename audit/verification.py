@@ -1,0 +1,59 @@
+"""Recompute the audit chain and name the first event that does not fit."""
+
+from dataclasses import dataclass
+
+from .models import AuditChainHead, AuditEvent
+from .services import GENESIS_HASH, compute_hash
+
+_CHUNK = 2000
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    events_checked: int
+    first_bad_event_id: int | None = None
+    problem: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.problem
+
+
+def verify_chain() -> ChainReport:
+    """Walk every event in chain order; stop at the first one whose hash or link is wrong.
+
+    An edited event no longer matches its own hash; an event re-hashed after an edit, or one
+    whose predecessor was deleted, no longer matches the previous event's hash; a deleted tail
+    leaves the chain head pointing past the last event.
+    """
+    previous_id, previous_hash, checked = 0, GENESIS_HASH, 0
+    for event in AuditEvent.objects.order_by("id").iterator(chunk_size=_CHUNK):
+        checked += 1
+        if event.prev_hash != previous_hash or event.id != previous_id + 1:
+            return ChainReport(
+                checked,
+                event.id,
+                f"event #{event.id} ({event.action}) does not follow event #{previous_id}: "
+                "an event was deleted or altered before it",
+            )
+        if compute_hash(event) != event.hash:
+            return ChainReport(
+                checked,
+                event.id,
+                f"event #{event.id} ({event.action}) was altered: its content no longer "
+                "matches its hash",
+            )
+        previous_id, previous_hash = event.id, event.hash
+    return _check_head(checked, previous_id, previous_hash)
+
+
+def _check_head(checked: int, last_id: int, last_hash: str) -> ChainReport:
+    head = AuditChainHead.objects.filter(pk=AuditChainHead.SINGLETON_ID).first()
+    if head is None or (head.last_event_id, head.last_hash) == (last_id, last_hash):
+        return ChainReport(checked)
+    return ChainReport(
+        checked,
+        last_id + 1,
+        f"the chain ends at event #{last_id} but its head records event "
+        f"#{head.last_event_id}: events after #{last_id} were deleted",
+    )

@@ -1,0 +1,1 @@
+"""Load and fault harness: drives the app from outside; never imported by it."""

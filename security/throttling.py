@@ -1,0 +1,162 @@
+"""Rate limits of API.md, as DRF throttles counted by django-ratelimit on the shared cache.
+
+django-ratelimit keeps the counters in the `default` cache (Redis, or the database table of
+`security.cache.AtomicDatabaseCache`), so a limit holds across every gunicorn worker and host;
+DRF's own throttles would do the same, but django-ratelimit's fixed windows give an exact
+Retry-After. Being DRF throttles, they run after authentication (the per-user money limit needs
+the user) and are refused with DRF's `Throttled`, which the project's exception handler turns
+into 429 `throttled` with `Retry-After`. `RATELIMIT_ENABLE=0` switches every one of them off
+(django-ratelimit reads the setting itself).
+"""
+
+import ipaddress
+
+from django.conf import settings
+from django_ratelimit.core import get_usage
+from rest_framework.throttling import BaseThrottle
+
+from audit.services import record_event
+
+# The first refusal of a window is audited; the rest of a flood would only bloat the trail.
+THROTTLED_EVENT = "security.throttled"
+
+
+class RateLimit(BaseThrottle):
+    """One counter: `scope` names it, `rate` is django-ratelimit's "count/period" ("10/m")."""
+
+    scope: str
+    rate: str
+
+    def get_rate(self) -> str:
+        return self.rate
+
+    def key(self, request) -> str | None:
+        """Whose attempts are counted; None means this limit does not apply to the request."""
+        raise NotImplementedError
+
+    def allow_request(self, request, view) -> bool:
+        value = self.key(request)
+        if value is None:
+            return True
+        usage = get_usage(
+            request,
+            group=self.scope,
+            key=lambda _group, _request: value,
+            rate=self.get_rate(),
+            increment=True,
+        )
+        if usage is None or not usage["should_limit"]:
+            return True
+        # A cache failure reports time_left -1 (django-ratelimit fails closed); 1 s is honest.
+        self.retry_after = max(1, usage["time_left"])
+        if usage["count"] == usage["limit"] + 1:
+            _audit(request, scope=self.scope, rate=self.get_rate())
+        return False
+
+    def wait(self) -> int:
+        return self.retry_after
+
+
+class IPRateLimit(RateLimit):
+    def key(self, request) -> str | None:
+        # REMOTE_ADDR only: a client-sent X-Forwarded-For would let anyone pick a fresh "IP" per
+        # request. Behind a proxy, gunicorn's forwarded_allow_ips maps the real one onto it.
+        try:
+            address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+        except ValueError:
+            # No usable address (a Unix-socket proxy): all such requests share one counter.
+            return "unknown"
+        if address.version == 6:
+            # One IPv6 customer owns a whole /64; counting single addresses would be no limit.
+            return str(ipaddress.ip_network(f"{address}/64", strict=False).network_address)
+        return str(address)
+
+
+class BodyFieldRateLimit(RateLimit):
+    """Counts attempts against one identity named in the JSON body (a username, a card)."""
+
+    field: str
+
+    def normalize(self, value: str) -> str:
+        return value
+
+    def key(self, request) -> str | None:
+        data = request.data
+        value = data.get(self.field) if isinstance(data, dict) else None
+        if not isinstance(value, str):
+            return None
+        normalized = self.normalize(value)
+        # The cache key is a SHA-256 of this, so no username or card number is stored in clear.
+        return normalized or None
+
+
+class UserRateLimit(RateLimit):
+    def key(self, request) -> str | None:
+        user = request.user
+        return str(user.pk) if user is not None and user.is_authenticated else None
+
+
+class TokenIPRateLimit(IPRateLimit):
+    scope, rate = "auth.token.ip", "10/m"
+
+
+class TokenUsernameRateLimit(BodyFieldRateLimit):
+    scope, rate, field = "auth.token.username", "5/m", "username"
+
+    def normalize(self, value: str) -> str:
+        # Case variants of one name share a counter: stricter, never looser.
+        return value.strip().casefold()
+
+
+class CardIPRateLimit(IPRateLimit):
+    scope, rate = "auth.card.ip", "10/m"
+
+
+class CardNumberRateLimit(BodyFieldRateLimit):
+    scope, rate, field = "auth.card.number", "5/m", "card_number"
+
+    def normalize(self, value: str) -> str:
+        # "4000 0012 3456 7899" and "4000001234567899" are the same card.
+        return "".join(ch for ch in value if ch.isdigit())
+
+
+class RegisterRateLimit(IPRateLimit):
+    scope, rate = "auth.register.ip", "5/m"
+
+
+class PasswordResetRateLimit(IPRateLimit):
+    scope, rate = "auth.password_reset.ip", "5/m"
+
+
+class PasswordResetConfirmRateLimit(IPRateLimit):
+    scope, rate = "auth.password_reset_confirm.ip", "5/m"
+
+
+class PasswordChangeRateLimit(UserRateLimit):
+    """A stolen access token must not become an oracle for guessing the old password."""
+
+    scope, rate = "auth.password_change.user", "5/m"
+
+
+class MoneyRateLimit(UserRateLimit):
+    scope = "money.user"
+
+    def get_rate(self) -> str:
+        return settings.RATELIMIT_MONEY_RATE
+
+
+TOKEN_RATE_LIMITS = [TokenIPRateLimit, TokenUsernameRateLimit]
+CARD_RATE_LIMITS = [CardIPRateLimit, CardNumberRateLimit]
+MONEY_RATE_LIMITS = [MoneyRateLimit]
+
+
+def _audit(request, *, scope: str, rate: str) -> None:
+    user = request.user
+    actor = user if user is not None and user.is_authenticated else None
+    record_event(
+        action=THROTTLED_EVENT,
+        actor=actor,
+        object_type="rate_limit",
+        object_id=scope,
+        data={"scope": scope, "rate": rate, "path": request.path, "method": request.method},
+    )

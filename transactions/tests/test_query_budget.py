@@ -1,0 +1,105 @@
+"""SQL budgets of the hot paths, over HTTP with a real JWT, authentication included.
+
+A transfer must stay within 8 statements and a balance read within 2, so a change that adds a
+round trip to every request (an extra user lookup, a per-leg UPDATE, a lazy relation) fails here
+instead of quietly costing throughput; docs/performance.md lists what each statement is. The
+tests run in real transactions (transaction=True), as in production, so no test-only SAVEPOINT
+is counted.
+"""
+
+import re
+import uuid
+from contextlib import contextmanager
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+TRANSFER_BUDGET = 8
+BALANCE_BUDGET = 2
+# Transaction control is not a statement of the request's work: PostgreSQL's BEGIN and COMMIT are
+# not even logged by Django, while SQLite's "BEGIN IMMEDIATE"/"COMMIT" are. Count the same on both.
+TRANSACTION_CONTROL = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b", re.IGNORECASE)
+
+
+@pytest.fixture
+def assert_max_statements():
+    """Like pytest-django's django_assert_max_num_queries, without transaction control."""
+
+    @contextmanager
+    def within(budget: int):
+        with CaptureQueriesContext(connection) as captured:
+            yield
+        statements = [q["sql"] for q in captured if not TRANSACTION_CONTROL.match(q["sql"])]
+        assert len(statements) <= budget, (
+            f"{len(statements)} SQL statements, budget {budget}:\n" + "\n".join(statements)
+        )
+
+    return within
+
+
+@pytest.fixture(autouse=True)
+def counters_outside_the_database(settings):
+    """Rate-limit counters live in Redis in production (REDIS_URL), not in SQL: count only SQL."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+
+@pytest.fixture
+def customer(user, client_for, account_factory):
+    """A signed-in customer with two accounts, one request already served (per-process caches)."""
+    client = client_for(user)
+    source = account_factory(owner=user, balance="500.00")
+    target = account_factory(owner=user, balance="1.00")
+    warm = client.get(f"/api/v1/accounts/{source.number}/balance/")
+    assert warm.status_code == 200
+    return client, source, target
+
+
+def transfer(client, source, target, **headers):
+    return client.post(
+        "/api/v1/transfers/",
+        {"from_account": source.number, "to_account": target.number, "amount": "12.50"},
+        format="json",
+        **headers,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_transfer_with_idempotency_key_stays_within_budget(customer, assert_max_statements):
+    client, source, target = customer
+    with assert_max_statements(TRANSFER_BUDGET):
+        response = transfer(client, source, target, HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()))
+    assert response.status_code == 201, response.json()
+    source.refresh_from_db()
+    target.refresh_from_db()
+    assert (source.balance, target.balance) == (Decimal("487.50"), Decimal("13.50"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_transfer_without_idempotency_key_stays_within_budget(customer, assert_max_statements):
+    client, source, target = customer
+    with assert_max_statements(TRANSFER_BUDGET):
+        response = transfer(client, source, target)
+    assert response.status_code == 201, response.json()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_idempotent_replay_stays_within_budget(customer, assert_max_statements):
+    client, source, target = customer
+    key = str(uuid.uuid4())
+    first = transfer(client, source, target, HTTP_IDEMPOTENCY_KEY=key)
+    with assert_max_statements(TRANSFER_BUDGET):
+        replay = transfer(client, source, target, HTTP_IDEMPOTENCY_KEY=key)
+    assert replay.status_code == 201
+    assert replay.json() == first.json()
+    assert replay["Idempotent-Replayed"] == "true"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_balance_read_stays_within_budget(customer, assert_max_statements):
+    client, source, _ = customer
+    with assert_max_statements(BALANCE_BUDGET):
+        response = client.get(f"/api/v1/accounts/{source.number}/balance/")
+    assert response.status_code == 200
+    assert response.json()["balance"] == "500.00"

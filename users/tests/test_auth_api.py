@@ -1,0 +1,231 @@
+"""Auth endpoints of API.md: register, token, refresh (rotation + blacklist), logout, users/me."""
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from users.tests.factories import DEFAULT_PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+User = get_user_model()
+REGISTER = "/api/v1/auth/register/"
+TOKEN = "/api/v1/auth/token/"
+REFRESH = "/api/v1/auth/token/refresh/"
+LOGOUT = "/api/v1/auth/logout/"
+ME = "/api/v1/users/me/"
+
+
+def sign_in(api_client, user) -> dict:
+    response = api_client.post(
+        TOKEN, {"username": user.username, "password": DEFAULT_PASSWORD}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def assert_problem(response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.content
+    assert response["Content-Type"] == "application/problem+json"
+    body = response.json()
+    assert body["code"] == code
+    assert body["status"] == status
+    return body
+
+
+def test_register_creates_a_user_who_can_sign_in(api_client):
+    response = api_client.post(
+        REGISTER,
+        {
+            "username": "alice",
+            "password": "blue-otter-7431",
+            "email": "alice@example.com",
+            "first_name": "Alice",
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    body = response.json()
+    alice = User.objects.get(username="alice")
+    assert body == {"id": alice.pk, "username": "alice", "email": "alice@example.com"}
+    assert alice.first_name == "Alice"
+    assert alice.check_password("blue-otter-7431")
+    assert not alice.is_staff
+    tokens = api_client.post(
+        TOKEN, {"username": "alice", "password": "blue-otter-7431"}, format="json"
+    )
+    assert tokens.status_code == 200
+
+
+def test_register_never_returns_or_stores_the_plain_password(api_client):
+    response = api_client.post(
+        REGISTER, {"username": "bob", "password": "blue-otter-7431"}, format="json"
+    )
+    assert response.status_code == 201
+    assert "blue-otter-7431" not in response.content.decode()
+    assert User.objects.get(username="bob").password != "blue-otter-7431"
+
+
+def test_register_with_a_taken_username_is_400(api_client, user):
+    response = api_client.post(
+        REGISTER, {"username": user.username, "password": "blue-otter-7431"}, format="json"
+    )
+    body = assert_problem(response, 400, "validation_error")
+    assert "username" in body["errors"]
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"password": "blue-otter-7431"}, "username"),
+        ({"username": "carol"}, "password"),
+        ({"username": "carol", "password": "short"}, "password"),
+        ({"username": "carol", "password": "12345678901"}, "password"),
+        ({"username": "carol", "password": "password123"}, "password"),
+        ({"username": "carolinexyz", "password": "carolinexyz1"}, "password"),
+        ({"username": "bad name!", "password": "blue-otter-7431"}, "username"),
+        ({"username": "carol", "password": "blue-otter-7431", "email": "nope"}, "email"),
+    ],
+)
+def test_register_with_bad_fields_is_400_naming_the_field(api_client, payload, field):
+    response = api_client.post(REGISTER, payload, format="json")
+    body = assert_problem(response, 400, "validation_error")
+    assert field in body["errors"]
+    assert not User.objects.exists()
+
+
+def test_token_returns_an_access_and_a_refresh_token_that_work(api_client, user):
+    tokens = sign_in(api_client, user)
+    assert set(tokens) == {"access", "refresh"}
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    assert api_client.get(ME).json()["username"] == user.username
+
+
+@pytest.mark.parametrize(
+    "credentials",
+    [
+        {"username": "customer-unknown", "password": DEFAULT_PASSWORD},
+        {"username": None, "password": "wrong-password-1"},
+    ],
+)
+def test_token_with_wrong_credentials_is_401(api_client, user, credentials):
+    credentials = {**credentials, "username": credentials["username"] or user.username}
+    response = api_client.post(TOKEN, credentials, format="json")
+    assert_problem(response, 401, "authentication_failed")
+
+
+def test_token_for_an_inactive_user_is_401(api_client, user):
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    response = api_client.post(
+        TOKEN, {"username": user.username, "password": DEFAULT_PASSWORD}, format="json"
+    )
+    assert_problem(response, 401, "authentication_failed")
+
+
+def test_refresh_rotates_and_blacklists_the_old_refresh_token(api_client, user):
+    first = sign_in(api_client, user)
+    response = api_client.post(REFRESH, {"refresh": first["refresh"]}, format="json")
+    assert response.status_code == 200, response.content
+    second = response.json()
+    assert set(second) == {"access", "refresh"}
+    assert second["refresh"] != first["refresh"]
+
+    replay = api_client.post(REFRESH, {"refresh": first["refresh"]}, format="json")
+    assert_problem(replay, 401, "authentication_failed")
+
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {second['access']}")
+    assert api_client.get(ME).status_code == 200
+    again = api_client.post(REFRESH, {"refresh": second["refresh"]}, format="json")
+    assert again.status_code == 200
+
+
+@pytest.mark.parametrize("refresh", ["garbage", ""])
+def test_refresh_with_a_bad_token_is_refused(api_client, refresh):
+    response = api_client.post(REFRESH, {"refresh": refresh}, format="json")
+    assert response.status_code in (400, 401)
+    assert response["Content-Type"] == "application/problem+json"
+    expected = "validation_error" if refresh == "" else "authentication_failed"
+    assert response.json()["code"] == expected
+
+
+def test_an_access_token_is_not_a_refresh_token(api_client, user):
+    tokens = sign_in(api_client, user)
+    response = api_client.post(REFRESH, {"refresh": tokens["access"]}, format="json")
+    assert_problem(response, 401, "authentication_failed")
+
+
+def test_logout_blacklists_the_refresh_token(api_client, user):
+    tokens = sign_in(api_client, user)
+    response = api_client.post(LOGOUT, {"refresh": tokens["refresh"]}, format="json")
+    assert response.status_code == 204
+    assert response.content == b""
+    refused = api_client.post(REFRESH, {"refresh": tokens["refresh"]}, format="json")
+    assert_problem(refused, 401, "authentication_failed")
+    twice = api_client.post(LOGOUT, {"refresh": tokens["refresh"]}, format="json")
+    assert_problem(twice, 401, "authentication_failed")
+
+
+@pytest.mark.parametrize(("payload", "status"), [({}, 400), ({"refresh": "garbage"}, 401)])
+def test_logout_without_a_valid_refresh_token_is_refused(api_client, payload, status):
+    response = api_client.post(LOGOUT, payload, format="json")
+    assert response.status_code == status
+    assert response["Content-Type"] == "application/problem+json"
+
+
+def test_me_shows_the_callers_profile(auth_client, user):
+    response = auth_client.get(ME)
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"id", "username", "email", "first_name", "last_name", "date_joined"}
+    assert (body["id"], body["username"], body["email"]) == (user.pk, user.username, user.email)
+    assert body["date_joined"].endswith(("Z", "+00:00"))
+
+
+def test_me_patch_changes_email_and_names_only(auth_client, user):
+    response = auth_client.patch(
+        ME,
+        {
+            "email": "new@example.com",
+            "first_name": "Ada",
+            "last_name": "Lovelace",
+            "username": "hijacked",
+            "is_staff": True,
+            "is_superuser": True,
+            "is_active": False,
+            "id": 999_999,
+            "date_joined": "2000-01-01T00:00:00Z",
+            "password": "new-password-4321",
+        },
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["email"], body["first_name"], body["last_name"]) == (
+        "new@example.com",
+        "Ada",
+        "Lovelace",
+    )
+    before_joined = user.date_joined
+    user.refresh_from_db()
+    assert (user.username, user.pk, user.date_joined) == (body["username"], body["id"], before_joined)
+    assert user.username != "hijacked"
+    assert not user.is_staff and not user.is_superuser and user.is_active
+    assert user.check_password(DEFAULT_PASSWORD)
+
+
+def test_me_patch_with_a_bad_email_is_400(auth_client):
+    response = auth_client.patch(ME, {"email": "not-an-email"}, format="json")
+    body = assert_problem(response, 400, "validation_error")
+    assert "email" in body["errors"]
+
+
+@pytest.mark.parametrize("method", ["put", "delete", "post"])
+def test_me_refuses_other_methods(auth_client, method):
+    response = getattr(auth_client, method)(ME, {}, format="json")
+    assert_problem(response, 405, "method_not_allowed")
+
+
+def test_me_without_a_token_is_401(api_client):
+    response = api_client.get(ME)
+    assert_problem(response, 401, "not_authenticated")
+    assert response["WWW-Authenticate"].startswith("Bearer")
