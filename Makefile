@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format migrate
+.PHONY: run test lint format migrate bench faults
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,3 +39,13 @@ lint: $(VENV)/.installed-dev
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# Load and fault harness (bench/, docs/performance.md). Both need DATABASE_URL=postgres://...;
+# they work in their own databases (atm_bench*) on that server and refuse SQLite.
+bench: $(VENV)/.installed-dev
+	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && SUDO= || SUDO=sudo; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq wrk; }
+	$(BIN)/python -m bench.run
+
+faults: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.faults

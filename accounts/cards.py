@@ -21,6 +21,7 @@ from atm_project.problems import (
     DomainError,
     InvalidRequest,
 )
+from audit.services import record_event
 
 from .models import Account, Card
 from .numbers import luhn_check_digit
@@ -87,7 +88,14 @@ def issue_card(*, account_number: str, owner, pin: str, card_number: str | None 
             raise AccountNotFound("No such account.")
         if not account.is_active:
             raise AccountNotActive(f"Account {account_number} is {account.status}.")
-        return _create_card(account=account, pin_hash=pin_hash, card_number=card_number)
+        card = _create_card(account=account, pin_hash=pin_hash, card_number=card_number)
+        record_event(action="card.issued", actor=owner, target=card, data=_card_data(card))
+        return card
+
+
+def _card_data(card: Card, **extra) -> dict:
+    """What the audit trail says about a card: never its full number, never its PIN."""
+    return {"card": card.masked_number, "account": card.account.number, **extra}
 
 
 def _create_card(*, account: Account, pin_hash: str, card_number: str | None) -> Card:
@@ -151,6 +159,11 @@ def _count_wrong_pin(card: Card) -> Exception:
     if card.failed_attempts >= MAX_PIN_ATTEMPTS:
         card.status = Card.Status.BLOCKED
         card.save(update_fields=["failed_attempts", "status"])
+        record_event(
+            action="card.blocked",
+            target=card,
+            data=_card_data(card, reason=f"{MAX_PIN_ATTEMPTS} wrong PINs in a row"),
+        )
         return CardBlocked(f"Wrong PIN {MAX_PIN_ATTEMPTS} times: this card is now blocked.")
     card.save(update_fields=["failed_attempts"])
     return AuthenticationFailed(WRONG_CARD_OR_PIN)
@@ -173,4 +186,7 @@ def unblock_card(*, card_number: str, actor, reason: str) -> Card:
         card.status = Card.Status.ACTIVE
         card.failed_attempts = 0
         card.save(update_fields=["status", "failed_attempts"])
+        record_event(
+            action="card.unblocked", actor=actor, target=card, data=_card_data(card, reason=reason)
+        )
     return card

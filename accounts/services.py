@@ -14,6 +14,7 @@ from atm_project.problems import (
     AccountStateConflict,
     InvalidRequest,
 )
+from audit.services import record_event
 
 from .models import Account
 from .numbers import luhn_check_digit
@@ -37,7 +38,14 @@ def lock_accounts(*, numbers: Iterable[str], with_cash_account: bool = False) ->
     if with_cash_account:
         currencies = Account.objects.filter(number__in=numbers).values("currency")
         wanted |= Q(kind=Account.Kind.INTERNAL, currency__in=Subquery(currencies))
-    locked = Account.objects.select_for_update(of=("self",)).filter(wanted).order_by("pk")
+    # The owner comes in the same query (only the accounts are locked): services check that the
+    # acting customer is still active without reading the user again (atm_project/authentication).
+    locked = (
+        Account.objects.select_for_update(of=("self",))
+        .select_related("owner")
+        .filter(wanted)
+        .order_by("pk")
+    )
     return {account.number: account for account in locked}
 
 
@@ -69,7 +77,15 @@ def open_account(*, owner, kind: str = Account.Kind.CHECKING, currency: str = "U
     # The cash account exists before any account of its currency, so deposits and withdrawals
     # can always lock it.
     get_or_create_cash_account(currency=currency)
-    return _create_with_fresh_number(owner=owner, kind=kind, currency=currency)
+    with transaction.atomic():
+        account = _create_with_fresh_number(owner=owner, kind=kind, currency=currency)
+        record_event(
+            action="account.opened",
+            actor=owner,
+            target=account,
+            data={"number": account.number, "kind": kind, "currency": currency},
+        )
+    return account
 
 
 def get_or_create_cash_account(*, currency: str) -> Account:
@@ -99,6 +115,7 @@ def close_account(*, number: str, owner) -> Account:
             )
         account.status = Account.Status.CLOSED
         account.save(update_fields=["status"])
+        record_event(action="account.closed", actor=owner, target=account, data={"number": number})
     return account
 
 
@@ -144,9 +161,21 @@ def _change_status(*, number: str, actor, reason: str, from_status: str, to_stat
             raise AccountNotFound(f"No customer account {number}.")
         if account.status != from_status:
             raise AccountStateConflict(
-                f"Account {number} is {account.status}; only a {from_status} account can be "
-                f"made {to_status}."
+                f"Account {number} is {account.status}; it must be {from_status} to become "
+                f"{to_status}."
             )
         account.status = to_status
         account.save(update_fields=["status"])
+        record_event(
+            action=_STATUS_EVENTS[to_status],
+            actor=actor,
+            target=account,
+            data={"number": number, "reason": reason.strip(), "from": from_status},
+        )
     return account
+
+
+_STATUS_EVENTS = {
+    Account.Status.FROZEN: "account.frozen",
+    Account.Status.ACTIVE: "account.unfrozen",
+}

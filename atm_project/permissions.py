@@ -46,7 +46,7 @@ class IsCustomer(BasePermission):
 class CustomerOrATMSession(BasePermission):
     """A customer, or an ATM session acting on its own card's account through an allowed action."""
 
-    message = "An ATM session can only use its own card's account."
+    message = "An ATM session can only use the ATM's services on its own card's account."
 
     def has_permission(self, request, view) -> bool:
         if not _is_authenticated(request):

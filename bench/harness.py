@@ -36,7 +36,7 @@ def postgres_url_from_env() -> str:
     if urlsplit(url).scheme not in {"postgres", "postgresql", "pgsql"}:
         raise BenchError(
             "DATABASE_URL must point at PostgreSQL (the production database), e.g. "
-            "DATABASE_URL=postgres://postgres@127.0.0.1:5432/atm make bench. "
+            "DATABASE_URL=postgres://postgres@127.0.0.1:5432/atm make bench (or make faults). "
             f"Got: {url or 'unset (SQLite)'}"
         )
     return url

@@ -3,14 +3,25 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import BigIntegerField, Count, F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Cast, Coalesce, Round
 
 from accounts.models import Account
 
 from .models import Entry, Transaction
 
-ZERO = Value(Decimal("0.00"), output_field=DecimalField(max_digits=18, decimal_places=2))
+ZERO_CENTS = Value(0, output_field=BigIntegerField())
+CENT = Decimal("0.01")
+
+
+def _cents(expression):
+    """A money column as whole cents. Sums and comparisons are done on these because SQLite
+    stores decimals as binary floats: its SUM of many amounts drifts off the exact total."""
+    return Cast(Round(expression * 100), BigIntegerField())
+
+
+def _money(cents: int) -> str:
+    return f"{cents * CENT:.2f}"
 
 
 @dataclass(frozen=True)
@@ -44,21 +55,23 @@ def reconcile() -> Report:
 
 
 def balances_differing_from_entries() -> list[Finding]:
-    entry_sums = (
+    entry_cents = (
         Entry.objects.filter(account=OuterRef("pk"))
         .order_by()
         .values("account")
-        .annotate(total=Sum("amount"))
+        .annotate(total=Sum(_cents(F("amount"))))
         .values("total")
     )
-    accounts = Account.objects.annotate(ledger_total=Coalesce(Subquery(entry_sums), ZERO)).exclude(
-        balance=Coalesce(Subquery(entry_sums), ZERO)
-    )
+    accounts = Account.objects.annotate(
+        ledger_cents=Coalesce(Subquery(entry_cents), ZERO_CENTS),
+        balance_cents=_cents(F("balance")),
+    ).exclude(balance_cents=F("ledger_cents"))
     return [
         Finding(
             "balance",
             f"account {account.number}",
-            f"stored balance {account.balance} but its entries sum to {account.ledger_total}",
+            f"stored balance {_money(account.balance_cents)} but its entries sum to "
+            f"{_money(account.ledger_cents)}",
         )
         for account in accounts.order_by("number")
     ]
@@ -67,16 +80,18 @@ def balances_differing_from_entries() -> list[Finding]:
 def unbalanced_transactions() -> list[Finding]:
     transactions = (
         Transaction.objects.annotate(
-            leg_total=Coalesce(Sum("entries__amount"), ZERO), legs=Count("entries")
+            leg_cents=Coalesce(Sum(_cents(F("entries__amount"))), ZERO_CENTS),
+            legs=Count("entries"),
         )
-        .filter(~Q(leg_total=0) | Q(legs__lt=2))
+        .filter(~Q(leg_cents=0) | Q(legs__lt=2))
         .order_by("created_at")
     )
     return [
         Finding(
             "double-entry",
             f"transaction {txn.id}",
-            f"{txn.legs} entries summing to {txn.leg_total} (must be at least 2 summing to 0)",
+            f"{txn.legs} entries summing to {_money(txn.leg_cents)} "
+            "(must be at least 2 summing to 0)",
         )
         for txn in transactions
     ]

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Case, Sum, Value, When
 from django.utils import timezone
+from rest_framework.exceptions import AuthenticationFailed
 
 from accounts.models import Account
 from accounts.services import lock_accounts, require_reason
@@ -29,6 +30,7 @@ from atm_project.problems import (
     InvalidRequest,
     TransactionAlreadyReversed,
 )
+from audit.services import record_event
 
 from .models import Entry, Transaction
 
@@ -203,6 +205,10 @@ def _customer_account(accounts: dict[str, Account], number: str, actor) -> Accou
     # Someone else's account is answered exactly like a missing one: no enumeration.
     if account is None or account.is_internal or account.owner_id != actor.pk:
         raise AccountNotFound("No such account.")
+    if not account.owner.is_active:
+        # Transfers authenticate from the token alone (atm_project/authentication.py): an
+        # unexpired token of a deactivated customer is refused here, as JWTAuthentication would.
+        raise AuthenticationFailed("User is inactive", code="user_inactive")
     return account
 
 
@@ -283,6 +289,20 @@ def _post(
     posted.legs = entries
     if on_posted is not None:
         on_posted(posted)
+    # Last, in the same transaction: the audit chain's lock is then held only until commit.
+    record_event(
+        action=f"money.{kind}",
+        actor=actor,
+        target=posted,
+        data={
+            "amount": posted.amount,
+            "currency": posted.currency,
+            "account": account.number,
+            "counterparty": counterparty.number if counterparty else "",
+            "reverses": reverses.pk if reverses else None,
+            "description": description,
+        },
+    )
     return posted
 
 

@@ -12,10 +12,12 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from atm_project.problems import InvalidRequest
+from audit.services import record_event
 
 from .mail import send_in_background
 
@@ -23,13 +25,29 @@ User = get_user_model()
 
 
 def register_user(*, username: str, password: str, email: str = "", **names) -> User:
-    return User.objects.create_user(username=username, password=password, email=email, **names)
+    # What create_user does, with the slow password hash done before the transaction opens.
+    user = User(
+        username=User.normalize_username(username),
+        email=User.objects.normalize_email(email),
+        **names,
+    )
+    user.set_password(password)
+    with transaction.atomic():
+        user.save()
+        record_event(
+            action="auth.registered", actor=user, target=user, data={"username": user.username}
+        )
+    return user
 
 
 def revoke_refresh_token(*, refresh: str) -> None:
     """Blacklist a refresh token so it can never mint another access token."""
     try:
-        RefreshToken(refresh).blacklist()
+        token = RefreshToken(refresh)
+        with transaction.atomic():
+            token.blacklist()
+            user = User.objects.filter(pk=token.get(jwt_settings.USER_ID_CLAIM)).first()
+            record_event(action="auth.logout", actor=user, target=user)
     except TokenError as error:
         raise InvalidToken(str(error)) from error
 
@@ -56,7 +74,7 @@ def revoke_all_refresh_tokens(*, user: User) -> int:
     return len(revoked)
 
 
-def _set_new_password(*, user: User, password: str) -> None:
+def _set_new_password(*, user: User, password: str, audit_action: str) -> None:
     try:
         password_validation.validate_password(password, user=user)
     except DjangoValidationError as error:
@@ -67,12 +85,13 @@ def _set_new_password(*, user: User, password: str) -> None:
         # Whoever held a session under the old password loses it. Access tokens die too: they
         # carry a hash of the password hash (SIMPLE_JWT CHECK_REVOKE_TOKEN).
         revoke_all_refresh_tokens(user=user)
+        record_event(action=audit_action, actor=user, target=user)
 
 
 def change_password(*, user: User, old_password: str, new_password: str) -> None:
     if not user.check_password(old_password):
         raise InvalidRequest("old_password", "The current password is wrong.")
-    _set_new_password(user=user, password=new_password)
+    _set_new_password(user=user, password=new_password, audit_action="auth.password_changed")
 
 
 def _reset_candidates(email: str) -> list[User]:
@@ -121,4 +140,4 @@ def confirm_password_reset(*, uid: str, token: str, new_password: str) -> None:
     # The token hashes the current password, so a used link stops working by itself.
     if user is None or not default_token_generator.check_token(user, token):
         raise InvalidRequest("token", INVALID_RESET_LINK)
-    _set_new_password(user=user, password=new_password)
+    _set_new_password(user=user, password=new_password, audit_action="auth.password_reset")

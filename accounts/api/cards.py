@@ -52,6 +52,8 @@ class ATMSessionSerializer(serializers.Serializer):
 class CardIssueView(APIView):
     @extend_schema(
         summary="Issue a card on one of your accounts",
+        description="The only response that shows the card's full number; elsewhere it is "
+        "masked as `•••• 7899`. The account must be yours (else 404) and active (else 409).",
         request=CardIssueSerializer,
         responses={201: IssuedCardSerializer, 409: problem("account_not_active")},
     )
@@ -64,9 +66,8 @@ class CardIssueView(APIView):
         return Response(IssuedCardSerializer(card).data, status=status.HTTP_201_CREATED)
 
 
+# A plain view, so the rate limits can wrap its post.
 class CardSignInView(APIView):
-    """Card + PIN -> an ATM session token. Kept a plain view so throttles can wrap it."""
-
     permission_classes = [AllowAny]
     authentication_classes = []
 
@@ -80,9 +81,14 @@ class CardSignInView(APIView):
 
     @extend_schema(
         summary="Sign in at the ATM with card number and PIN",
+        description="Returns an ATM session token: 2 minutes, no refresh, usable only for the "
+        "card's account (balance, deposit, withdraw, transactions, mini-statement, transfers "
+        "from it; anything else is 403). An unknown card answers like a wrong PIN. The third "
+        "wrong PIN in a row blocks the card.",
         request=CardSignInSerializer,
         responses={
             200: ATMSessionSerializer,
+            401: problem("authentication_failed: wrong card number or PIN, or an expired card"),
             409: problem("account_not_active: the card's account is closed"),
             423: problem("card_blocked: three wrong PINs, or blocked by staff"),
         },

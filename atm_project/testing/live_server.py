@@ -57,13 +57,26 @@ def migrate_database(database_url: str) -> None:
         "call_command('migrate', interactive=False, verbosity=0); "
         "call_command('createcachetable', verbosity=0)"
     )
-    subprocess.run(
+    subprocess.run(  # noqa: S603 - fixed argv, no shell
         [sys.executable, "-c", setup],
         cwd=BASE_DIR,
         env=_server_env(database_url),
         check=True,
         capture_output=True,
         timeout=180,
+    )
+
+
+def run_manage(database_url: str, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+    """`manage.py ARGS` in a child process against that database, with the production settings;
+    the exit status, stdout and stderr are in the result (text)."""
+    return subprocess.run(  # noqa: S603 - fixed argv, no shell
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR,
+        env=_server_env(database_url),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -124,7 +137,8 @@ class LiveServer:
             data = data.encode()
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        request = urllib.request.Request(
+        # Always our own http://127.0.0.1 server, never a user-given scheme.
+        request = urllib.request.Request(  # noqa: S310
             self.url + path, data=data, method=method, headers=headers
         )
         try:
@@ -150,7 +164,8 @@ def _wait_until_serving(server: LiveServer, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {server.process.returncode}:\n{server.log_text()}")
+            status = server.process.returncode
+            raise RuntimeError(f"gunicorn exited with {status}:\n{server.log_text()}")
         try:
             server.request("GET", "/healthz", timeout=5)  # any answer, even a 503, means serving
             return
@@ -182,7 +197,7 @@ def run_gunicorn(
     log_dir = Path(log_dir or tempfile.mkdtemp(prefix="atm-gunicorn-"))
     log_path = log_dir / f"gunicorn-{port}.log"
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(
+        process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
             [
                 str(VENV_BIN / "gunicorn"),
                 "--config",
@@ -197,7 +212,9 @@ def run_gunicorn(
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    server = LiveServer(url=f"http://{HOST}:{port}", process=process, log_path=log_path, env=server_env)
+    server = LiveServer(
+        url=f"http://{HOST}:{port}", process=process, log_path=log_path, env=server_env
+    )
     try:
         _wait_until_serving(server, ready_timeout)
         yield server

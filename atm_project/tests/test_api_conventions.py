@@ -83,7 +83,9 @@ def test_every_protected_endpoint_refuses_a_missing_or_bad_token(account, author
     if authorization:
         client.credentials(HTTP_AUTHORIZATION=authorization)
     # "Token ..." is not our scheme, so it counts as no credentials at all.
-    code = "not_authenticated" if authorization in (None, "Token x.y.z") else "authentication_failed"
+    code = (
+        "not_authenticated" if authorization in (None, "Token x.y.z") else "authentication_failed"
+    )
     before = ledger_snapshot()
     for method, path, payload in protected_requests(account.number, str(posted.pk)):
         response = getattr(client, method)(path, payload, format="json")
@@ -153,7 +155,9 @@ def _money_posts(account, other_account):
     "content_type",
     ["application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "text/plain", ""],
 )
-def test_a_body_that_is_not_json_is_415(auth_client, api_client, account, other_account, content_type):
+def test_a_body_that_is_not_json_is_415(
+    auth_client, api_client, account, other_account, content_type
+):
     before = ledger_snapshot()
     for path, payload in _money_posts(account, other_account):
         response = auth_client.generic("POST", path, json.dumps(payload), content_type)

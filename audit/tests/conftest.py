@@ -58,9 +58,7 @@ def tamper():
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 cursor.execute("DROP TRIGGER audit_event_append_only ON audit_auditevent")
-                cursor.execute(
-                    "DROP TRIGGER audit_chain_head_forward_only ON audit_auditchainhead"
-                )
+                cursor.execute("DROP TRIGGER audit_chain_head_forward_only ON audit_auditchainhead")
             cursor.execute(sql, params)
 
     return run

@@ -106,12 +106,18 @@ def test_postgres_trigger_refuses_update_and_delete_from_any_client(requires_pos
         "UPDATE audit_auditevent SET action = 'test.changed' WHERE id = %s",
         "DELETE FROM audit_auditevent WHERE id = %s",
     ):
-        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(sql, [event.pk])
-    with pytest.raises(DatabaseError, match="only moves forward"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("UPDATE audit_auditchainhead SET last_event_id = 0")
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(sql, [event.pk])
+    with (
+        pytest.raises(DatabaseError, match="only moves forward"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("UPDATE audit_auditchainhead SET last_event_id = 0")
     assert AuditEvent.objects.get(pk=event.pk).action == "test.guarded"
 
 

@@ -389,12 +389,13 @@ def test_transactions_list_filters_by_time(auth_client, activity):
     assert _ids(auth_client.get(TRANSACTIONS, after)) == [ids["in"]]
 
 
-def test_transactions_list_pages_with_a_cursor(auth_client, activity):
+def test_transactions_list_pages_with_a_cursor(auth_client, activity, account):
     ids = activity["ids"]
+    funding = str(Transaction.objects.get(account=account, description="Test funding").pk)
     first = auth_client.get(TRANSACTIONS, {"limit": 3}).json()
     second = auth_client.get(first["next"]).json()
     assert [item["id"] for item in first["results"]] == [ids["in"], ids["out"], ids["withdrawal"]]
-    assert [item["id"] for item in second["results"]][0] == ids["deposit"]
+    assert [item["id"] for item in second["results"]] == [ids["deposit"], funding]
     assert second["next"] is None
     assert second["previous"] is not None
 

@@ -16,7 +16,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-TRANSFER_BUDGET = 8
+from transactions.models import Transaction
+
+# 8 for the movement itself + 3 for its audit event (lock the chain head, insert, move the head).
+TRANSFER_BUDGET = 11
 BALANCE_BUDGET = 2
 # Transaction control is not a statement of the request's work: PostgreSQL's BEGIN and COMMIT are
 # not even logged by Django, while SQLite's "BEGIN IMMEDIATE"/"COMMIT" are. Count the same on both.
@@ -103,3 +106,28 @@ def test_balance_read_stays_within_budget(customer, assert_max_statements):
         response = client.get(f"/api/v1/accounts/{source.number}/balance/")
     assert response.status_code == 200
     assert response.json()["balance"] == "500.00"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_transfer_without_user_query_still_refuses_a_deactivated_customer(customer, user):
+    """Transfers skip the user query (atm_project/authentication.py); the lock query's owner
+    row must still refuse a token issued before the customer was deactivated."""
+    client, source, target = customer
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+
+    response = transfer(client, source, target, HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()))
+
+    assert response.status_code == 401
+    assert response["Content-Type"] == "application/problem+json"
+    source.refresh_from_db()
+    assert source.balance == Decimal("500.00")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_transfer_records_the_token_user_as_initiator(customer, user):
+    client, source, target = customer
+    response = transfer(client, source, target)
+    assert response.status_code == 201
+    posted = Transaction.objects.get(pk=response.json()["id"])
+    assert posted.initiated_by_id == user.pk

@@ -7,6 +7,7 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.views import TokenObtainPairView
 
 from atm_project.schema import problem
+from audit.signin import record_login
 from security.throttling import (
     TOKEN_RATE_LIMITS,
     PasswordChangeRateLimit,
@@ -34,6 +35,12 @@ class TokenView(TokenObtainPairView):
     """simplejwt's sign-in with the rate limits of API.md: per IP and per username."""
 
     throttle_classes = TOKEN_RATE_LIMITS
+
+    def post(self, request, *args, **kwargs):
+        # A wrong password raises before this returns; it is recorded from user_login_failed.
+        response = super().post(request, *args, **kwargs)
+        record_login(username=request.data.get("username"))
+        return response
 
 
 class RegisterView(APIView):

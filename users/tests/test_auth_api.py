@@ -207,7 +207,11 @@ def test_me_patch_changes_email_and_names_only(auth_client, user):
     )
     before_joined = user.date_joined
     user.refresh_from_db()
-    assert (user.username, user.pk, user.date_joined) == (body["username"], body["id"], before_joined)
+    assert (user.username, user.pk, user.date_joined) == (
+        body["username"],
+        body["id"],
+        before_joined,
+    )
     assert user.username != "hijacked"
     assert not user.is_staff and not user.is_superuser and user.is_active
     assert user.check_password(DEFAULT_PASSWORD)

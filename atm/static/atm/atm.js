@@ -346,19 +346,20 @@
 
   function entryRow(entry) {
     const row = document.createElement("tr");
-    const description = entry.description || describeKind(entry);
-    const cells = [
-      [dateFormat.format(new Date(entry.created_at)), ""],
-      [description, ""],
-      [formatMoney(entry.amount), "atm-num"],
-      [formatMoney(entry.balance_after), "atm-num"],
-    ];
-    for (const [text, className] of cells) {
+    // What and when share one cell, so the two money columns keep their room on a phone.
+    const what = document.createElement("td");
+    const description = document.createElement("span");
+    description.className = "atm-entry";
+    description.textContent = entry.description || describeKind(entry); // never innerHTML
+    const when = document.createElement("time");
+    when.dateTime = entry.created_at;
+    when.textContent = dateFormat.format(new Date(entry.created_at));
+    what.append(description, when);
+    row.appendChild(what);
+    for (const amount of [entry.amount, entry.balance_after]) {
       const cell = document.createElement("td");
-      cell.textContent = text; // never innerHTML: descriptions are user input
-      if (className) {
-        cell.className = className;
-      }
+      cell.className = "atm-num";
+      cell.textContent = formatMoney(amount);
       row.appendChild(cell);
     }
     if (entry.amount.startsWith("-")) {

@@ -1,0 +1,430 @@
+"""OWASP API Security Top 10 (2023) as tests, one section per risk this API can have.
+
+API1 broken object level authorization, API3 broken object property level authorization (mass
+assignment), API5 broken function level authorization; API2 (authentication) lives in
+test_tokens.py and test_passwords.py, API4 (resource consumption) in test_throttling.py and
+test_live_throttling.py, API8 (misconfiguration) in test_settings_and_headers.py. Last, no
+secret reaches a log line or the audit trail.
+"""
+
+import json
+import logging
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core import mail
+from django.urls import get_resolver
+from rest_framework.test import APIClient
+
+from accounts.models import Account, Card
+from accounts.tests.factories import TEST_PIN, issue_test_card
+from audit.models import AuditEvent
+from transactions.models import Entry, Transaction
+from users.mail import wait_for_outgoing_mail
+from users.tests.factories import DEFAULT_PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+User = get_user_model()
+NO_SUCH_ACCOUNT = "1234567897"
+NO_SUCH_TRANSACTION = "00000000-0000-4000-8000-000000000000"
+
+
+# --- API1: broken object level authorization -----------------------------------------------------
+
+# (method, path, body) for every route that names an object; {account}/{transaction} are the
+# victim's, {mine} is the attacker's own account (the target of a transfer).
+OBJECT_ROUTES = [
+    ("get", "/api/v1/accounts/{account}/", None),
+    ("get", "/api/v1/accounts/{account}/balance/", None),
+    ("get", "/api/v1/accounts/{account}/transactions/", None),
+    ("get", "/api/v1/accounts/{account}/mini-statement/", None),
+    ("get", "/api/v1/accounts/{account}/statement/", None),
+    ("post", "/api/v1/accounts/{account}/deposit/", {"amount": "10.00"}),
+    ("post", "/api/v1/accounts/{account}/withdraw/", {"amount": "10.00"}),
+    ("post", "/api/v1/accounts/{account}/close/", {}),
+    ("post", "/api/v1/accounts/{account}/cards/", {"pin": "917305"}),
+    ("get", "/api/v1/transactions/{transaction}/", None),
+    (
+        "post",
+        "/api/v1/transfers/",
+        {"from_account": "{account}", "to_account": "{mine}", "amount": "10.00"},
+    ),
+]
+OTHER_VERBS = ["put", "patch", "delete"]
+
+
+def fill(template, **values):
+    if template is None:
+        return None
+    text = json.dumps(template) if not isinstance(template, str) else template
+    for name, value in values.items():
+        text = text.replace("{" + name + "}", value)
+    return json.loads(text) if not isinstance(template, str) else text
+
+
+def without_request_id(response) -> dict:
+    body = response.json()
+    body.pop("request_id", None)
+    return body
+
+
+def snapshot(account: Account) -> dict:
+    account.refresh_from_db()
+    return {
+        "account": (account.balance, account.status, account.owner_id),
+        "entries": Entry.objects.filter(account=account).count(),
+        "transactions": Transaction.objects.count(),
+        "cards": Card.objects.filter(account=account).count(),
+        "accounts": Account.objects.count(),
+    }
+
+
+@pytest.fixture
+def victim_account(other_user):
+    from accounts.tests.factories import AccountFactory
+
+    return AccountFactory(owner=other_user, balance="300.00")
+
+
+@pytest.fixture
+def victim_transaction(victim_account):
+    return Transaction.objects.filter(account=victim_account).latest("created_at")
+
+
+@pytest.mark.parametrize(("method", "template", "body"), OBJECT_ROUTES)
+def test_someone_elses_object_is_404_exactly_like_a_missing_one(
+    auth_client, account, victim_account, victim_transaction, method, template, body
+):
+    before = snapshot(victim_account)
+    victims = {"account": victim_account.number, "transaction": str(victim_transaction.id)}
+    missing = {"account": NO_SUCH_ACCOUNT, "transaction": NO_SUCH_TRANSACTION}
+
+    responses = []
+    for values in (victims, missing):
+        path = fill(template, **values)
+        data = fill(body, mine=account.number, **values)
+        responses.append(getattr(auth_client, method)(path, data, format="json"))
+
+    theirs, nobodys = responses
+    assert theirs.status_code == 404, theirs.content
+    assert theirs["Content-Type"] == "application/problem+json"
+    assert without_request_id(theirs) == without_request_id(nobodys)
+    assert snapshot(victim_account) == before
+
+
+@pytest.mark.parametrize("verb", OTHER_VERBS)
+@pytest.mark.parametrize("template", sorted({route[1] for route in OBJECT_ROUTES}))
+def test_other_verbs_on_someone_elses_object_change_nothing(
+    auth_client, victim_account, victim_transaction, verb, template
+):
+    before = snapshot(victim_account)
+    path = fill(template, account=victim_account.number, transaction=str(victim_transaction.id))
+    response = getattr(auth_client, verb)(path, {"balance": "0.00"}, format="json")
+    assert response.status_code in (404, 405), response.content
+    assert response["Content-Type"] == "application/problem+json"
+    assert snapshot(victim_account) == before
+
+
+def test_lists_show_only_your_own_objects(auth_client, account, victim_account):
+    accounts = auth_client.get("/api/v1/accounts/").json()["results"]
+    assert [item["number"] for item in accounts] == [account.number]
+    transactions = auth_client.get("/api/v1/transactions/").json()["results"]
+    assert transactions
+    assert {item["account_number"] for item in transactions} == {account.number}
+    filtered = auth_client.get("/api/v1/transactions/", {"account": victim_account.number})
+    assert filtered.status_code in (200, 404)
+    if filtered.status_code == 200:
+        assert filtered.json()["results"] == []
+
+
+def atm_session_for(account) -> APIClient:
+    card = issue_test_card(account)
+    response = APIClient().post(
+        "/api/v1/auth/card/", {"card_number": card.number, "pin": TEST_PIN}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {response.json()['access']}")
+    return client
+
+
+def test_an_atm_session_cannot_reach_another_account(account, victim_account, user):
+    own_savings = Account.objects.create(
+        number="1000000016", owner=user, kind=Account.Kind.SAVINGS, currency="USD"
+    )
+    atm = atm_session_for(account)
+    before = snapshot(victim_account)
+    for number in (victim_account.number, own_savings.number):
+        assert atm.get(f"/api/v1/accounts/{number}/balance/").status_code in (403, 404)
+        withdraw = atm.post(
+            f"/api/v1/accounts/{number}/withdraw/", {"amount": "10.00"}, format="json"
+        )
+        assert withdraw.status_code in (403, 404)
+    transfer = atm.post(
+        "/api/v1/transfers/",
+        {"from_account": victim_account.number, "to_account": account.number, "amount": "1"},
+        format="json",
+    )
+    assert transfer.status_code in (403, 404)
+    assert snapshot(victim_account) == before
+
+
+# --- API3: mass assignment ----------------------------------------------------------------------
+
+PRIVILEGED = {
+    "is_staff": True,
+    "is_superuser": True,
+    "balance": "1000000.00",
+    "status": "frozen",
+    "owner": 1,
+    "id": 999,
+}
+
+
+def test_register_ignores_privileged_fields(api_client, other_user):
+    body = {"username": "mallory", "password": "blue-otter-7431", **PRIVILEGED}
+    body["owner"] = other_user.pk
+    response = api_client.post("/api/v1/auth/register/", body, format="json")
+    assert response.status_code == 201, response.content
+    mallory = User.objects.get(username="mallory")
+    assert not mallory.is_staff and not mallory.is_superuser
+    assert mallory.pk != 999
+
+
+def test_profile_update_ignores_privileged_fields(auth_client, user):
+    body = {"email": "new@example.com", "username": "root", "password": "x", **PRIVILEGED}
+    response = auth_client.patch("/api/v1/users/me/", body, format="json")
+    assert response.status_code == 200, response.content
+    user.refresh_from_db()
+    assert user.email == "new@example.com"
+    assert user.username != "root"
+    assert not user.is_staff and not user.is_superuser
+    assert user.check_password(DEFAULT_PASSWORD)
+
+
+def test_opening_an_account_ignores_balance_status_owner_and_number(auth_client, user, other_user):
+    body = {
+        **PRIVILEGED,
+        "owner": other_user.pk,
+        "number": "1000000008",
+        "daily_withdrawal_limit": "999999.00",
+        "kind": "savings",
+    }
+    response = auth_client.post("/api/v1/accounts/", body, format="json")
+    assert response.status_code == 201, response.content
+    opened = Account.objects.get(number=response.json()["number"])
+    assert opened.owner == user
+    assert opened.balance == Decimal("0.00")
+    assert opened.status == Account.Status.ACTIVE
+    assert opened.number != "1000000008"
+    assert opened.daily_withdrawal_limit == Decimal("1000.00")
+    assert opened.kind == Account.Kind.SAVINGS
+
+
+def test_money_moves_ignore_balance_status_and_owner(auth_client, account, other_account, user):
+    extra = {**PRIVILEGED, "owner": other_account.owner_id, "account": other_account.number}
+    deposit = auth_client.post(
+        f"/api/v1/accounts/{account.number}/deposit/", {"amount": "5.00", **extra}, format="json"
+    )
+    assert deposit.status_code == 201, deposit.content
+    transfer = auth_client.post(
+        "/api/v1/transfers/",
+        {
+            "from_account": account.number,
+            "to_account": other_account.number,
+            "amount": "2.00",
+            **extra,
+        },
+        format="json",
+    )
+    assert transfer.status_code == 201, transfer.content
+    account.refresh_from_db()
+    other_account.refresh_from_db()
+    assert account.balance == Decimal("503.00")
+    assert account.status == other_account.status == Account.Status.ACTIVE
+    assert other_account.balance == Decimal("302.00")
+    assert account.owner == user
+
+
+def test_issuing_a_card_ignores_status_number_and_account(auth_client, account, other_account):
+    body = {
+        "pin": "917305",
+        "status": "blocked",
+        "number": "4000001234567899",
+        "card_number": "4000001234567899",
+        "account": other_account.number,
+        "account_number": other_account.number,
+        **PRIVILEGED,
+    }
+    response = auth_client.post(f"/api/v1/accounts/{account.number}/cards/", body, format="json")
+    assert response.status_code == 201, response.content
+    card = Card.objects.get(number=response.json()["card_number"])
+    assert card.account == account
+    assert card.status == Card.Status.ACTIVE
+    assert card.number != "4000001234567899"
+    assert not Card.objects.filter(account=other_account).exists()
+
+
+def test_password_change_ignores_privileged_fields(auth_client, user):
+    body = {"old_password": DEFAULT_PASSWORD, "new_password": "blue-otter-7431", **PRIVILEGED}
+    response = auth_client.post("/api/v1/auth/password/change/", body, format="json")
+    assert response.status_code == 204
+    user.refresh_from_db()
+    assert not user.is_staff and not user.is_superuser
+
+
+# --- API5: broken function level authorization ---------------------------------------------------
+
+
+def assert_sent_to_admin_login(response) -> None:
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/")
+
+
+@pytest.mark.parametrize("path", ["/admin/", "/admin/accounts/account/", "/admin/audit/"])
+def test_admin_is_not_reachable_with_a_customer_session_or_token(client, user, path):
+    assert_sent_to_admin_login(client.get(path))
+    # The customer's JWT means nothing to the admin...
+    token = APIClient()
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    access = str(RefreshToken.for_user(user).access_token)
+    assert_sent_to_admin_login(token.get(path, HTTP_AUTHORIZATION=f"Bearer {access}"))
+    # ...and a customer's own session (right password, not staff) gets the login page too.
+    client.force_login(user)
+    assert_sent_to_admin_login(client.get(path))
+
+
+def test_a_customer_cannot_run_admin_actions(client, user, other_account):
+    client.force_login(user)
+    response = client.post(
+        "/admin/accounts/account/",
+        {"action": "freeze_accounts", "_selected_action": [other_account.pk], "reason": "x"},
+    )
+    assert_sent_to_admin_login(response)
+    other_account.refresh_from_db()
+    assert other_account.status == Account.Status.ACTIVE
+
+
+STAFF_ONLY_WORDS = ("freeze", "unblock", "reverse", "reconcile", "role", "audit", "seed", "purge")
+
+
+def api_routes() -> list[str]:
+    routes = []
+
+    def walk(patterns, prefix=""):
+        for pattern in patterns:
+            if hasattr(pattern, "url_patterns"):
+                walk(pattern.url_patterns, prefix + str(pattern.pattern))
+            else:
+                routes.append(prefix + str(pattern.pattern))
+
+    walk(get_resolver().url_patterns)
+    return [route for route in routes if route.startswith(("api/", "^api/"))]
+
+
+def test_staff_only_commands_have_no_http_route():
+    routes = api_routes()
+    assert any("accounts" in route for route in routes)  # the walk does see the API
+    offending = [r for r in routes if any(word in r.lower() for word in STAFF_ONLY_WORDS)]
+    assert offending == []
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/accounts/{account}/freeze/",
+        "/api/v1/accounts/{account}/unfreeze/",
+        "/api/v1/transactions/{transaction}/reverse/",
+        "/api/v1/cards/{card}/unblock/",
+        "/api/v1/reconcile/",
+        "/api/v1/audit/",
+    ],
+)
+def test_staff_actions_guessed_over_http_are_404(auth_client, account, path):
+    card = issue_test_card(account)
+    transaction = Transaction.objects.filter(account=account).latest("created_at")
+    url = fill(path, account=account.number, transaction=str(transaction.id), card=card.number)
+    response = auth_client.post(url, {"reason": "because"}, format="json")
+    assert response.status_code == 404
+    account.refresh_from_db()
+    assert account.status == Account.Status.ACTIVE
+    assert transaction.__class__.objects.get(pk=transaction.pk).status == "posted"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/api/v1/accounts/"),
+        ("post", "/api/v1/accounts/"),
+        ("get", "/api/v1/users/me/"),
+        ("post", "/api/v1/auth/password/change/"),
+        ("post", "/api/v1/accounts/{account}/close/"),
+        ("post", "/api/v1/accounts/{account}/cards/"),
+    ],
+)
+def test_an_atm_session_cannot_use_customer_functions(account, method, path):
+    atm = atm_session_for(account)
+    response = getattr(atm, method)(fill(path, account=account.number), {}, format="json")
+    assert response.status_code == 403, response.content
+    assert response.json()["code"] == "permission_denied"
+
+
+# --- no secret in any log line ------------------------------------------------------------------
+
+
+def test_no_password_pin_token_or_card_number_reaches_the_logs_or_the_audit_trail(
+    caplog, api_client, django_capture_on_commit_callbacks
+):
+    caplog.set_level(logging.DEBUG)
+    password, new_password, pin = "blue-otter-7431", "green-heron-2468", "917305"
+    secrets = [password, new_password, pin]
+
+    def post(path, body, client=api_client):
+        return client.post(path, body, format="json")
+
+    post("/api/v1/auth/register/", {"username": "zoe", "password": password, "email": "z@x.io"})
+    post("/api/v1/auth/token/", {"username": "zoe", "password": "wrong-" + password})
+    tokens = post("/api/v1/auth/token/", {"username": "zoe", "password": password}).json()
+    secrets += [tokens["access"], tokens["refresh"]]
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    number = post("/api/v1/accounts/", {}, client).json()["number"]
+    post(f"/api/v1/accounts/{number}/deposit/", {"amount": "50.00"}, client)
+    card = post(f"/api/v1/accounts/{number}/cards/", {"pin": pin}, client).json()["card_number"]
+    secrets.append(card)
+    post("/api/v1/auth/card/", {"card_number": card, "pin": "192837"})
+    session = post("/api/v1/auth/card/", {"card_number": card, "pin": pin}).json()
+    secrets.append(session["access"])
+    post("/api/v1/auth/token/refresh/", {"refresh": tokens["refresh"]})
+    with django_capture_on_commit_callbacks(execute=True):
+        post("/api/v1/auth/password/reset/", {"email": "z@x.io"})
+    wait_for_outgoing_mail()
+    uid_token = mail.outbox[-1].body.split("?", 1)[1].split()[0]
+    reset_token = uid_token.split("token=")[1]
+    secrets.append(reset_token)
+    post(
+        "/api/v1/auth/password/reset/confirm/",
+        {
+            "uid": uid_token.split("uid=")[1].split("&")[0],
+            "token": reset_token,
+            "new_password": new_password,
+        },
+    )
+    relogin = post("/api/v1/auth/token/", {"username": "zoe", "password": new_password}).json()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {relogin['access']}")
+    post(
+        "/api/v1/auth/password/change/",
+        {"old_password": new_password, "new_password": password + "-x"},
+        client,
+    )
+    secrets += [relogin["access"], relogin["refresh"], password + "-x"]
+
+    lines = [caplog.text] + [str(record.__dict__) for record in caplog.records]
+    trail = [json.dumps(event.data) for event in AuditEvent.objects.all()]
+    assert caplog.records, "the flows above log something, or this test proves nothing"
+    for secret in secrets:
+        leaks = [line for line in lines + trail if secret in line]
+        assert leaks == [], f"a secret ({len(secret)} chars) was logged"

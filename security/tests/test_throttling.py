@@ -1,0 +1,198 @@
+"""Rate limits of API.md, in process: which endpoint, which key, what a refusal looks like."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache, caches
+from django.db import connection
+
+from audit.models import AuditEvent
+from security.throttling import THROTTLED_EVENT
+from users.tests.factories import DEFAULT_PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+TOKEN = "/api/v1/auth/token/"
+CARD = "/api/v1/auth/card/"
+REGISTER = "/api/v1/auth/register/"
+RESET = "/api/v1/auth/password/reset/"
+RESET_CONFIRM = "/api/v1/auth/password/reset/confirm/"
+CHANGE = "/api/v1/auth/password/change/"
+
+
+def post(client, path, body, ip="203.0.113.7"):
+    return client.post(path, body, format="json", REMOTE_ADDR=ip)
+
+
+def assert_throttled(response) -> None:
+    assert response.status_code == 429, response.content
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "throttled"
+    assert 1 <= int(response["Retry-After"]) <= 60
+
+
+def test_token_endpoint_allows_10_per_minute_per_ip(api_client):
+    for i in range(10):
+        response = post(api_client, TOKEN, {"username": f"nobody{i}", "password": "x" * 12})
+        assert response.status_code == 401
+    assert_throttled(post(api_client, TOKEN, {"username": "nobody-else", "password": "x" * 12}))
+    # Another address has its own allowance.
+    other = post(api_client, TOKEN, {"username": "nobody", "password": "x" * 12}, ip="192.0.2.1")
+    assert other.status_code == 401
+
+
+def test_token_endpoint_allows_5_per_minute_per_username_from_any_ip(api_client, user):
+    for i in range(5):
+        body = {"username": user.username, "password": "wrong-password-1"}
+        assert post(api_client, TOKEN, body, ip=f"198.51.100.{i}").status_code == 401
+    # Even the right password from a fresh address waits: the account is under attack.
+    right = {"username": user.username.upper(), "password": DEFAULT_PASSWORD}
+    assert_throttled(post(api_client, TOKEN, right, ip="198.51.100.99"))
+
+
+def test_ipv6_clients_are_counted_per_64_network(api_client):
+    for i in range(10):
+        body = {"username": f"n{i}", "password": "x"}
+        assert post(api_client, TOKEN, body, ip=f"2001:db8:1:2::{i + 1:x}").status_code == 401
+    body = {"username": "n", "password": "x"}
+    assert_throttled(post(api_client, TOKEN, body, ip="2001:db8:1:2:ffff::1"))
+
+
+def test_card_endpoint_allows_5_per_minute_per_card(api_client):
+    card = {"card_number": "4000001234567899", "pin": "1111"}
+    for i in range(5):
+        response = post(api_client, CARD, card, ip=f"198.51.100.{i}")
+        assert response.status_code != 429
+    spaced = {"card_number": "4000 0012 3456 7899", "pin": "1111"}
+    assert_throttled(post(api_client, CARD, card, ip="198.51.100.50"))
+    assert_throttled(post(api_client, CARD, spaced, ip="198.51.100.51"))
+
+
+def test_card_endpoint_allows_10_per_minute_per_ip(api_client):
+    for i in range(10):
+        body = {"card_number": f"40000012345678{i:02d}", "pin": "1111"}
+        assert post(api_client, CARD, body).status_code != 429
+    assert_throttled(post(api_client, CARD, {"card_number": "4000001234567899", "pin": "1111"}))
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        (REGISTER, {"username": "someone", "password": "short"}),
+        (RESET, {"email": "someone@example.com"}),
+        (RESET_CONFIRM, {"uid": "MQ", "token": "bad", "new_password": "blue-otter-7431"}),
+    ],
+)
+def test_register_and_password_reset_allow_5_per_minute_per_ip(api_client, path, body):
+    for _ in range(5):
+        assert post(api_client, path, body).status_code != 429
+    assert_throttled(post(api_client, path, body))
+
+
+def test_password_change_allows_5_guesses_per_minute_per_user(auth_client):
+    body = {"old_password": "guess-guess-1", "new_password": "blue-otter-7431"}
+    for _ in range(5):
+        assert post(auth_client, CHANGE, body).status_code == 400
+    assert_throttled(post(auth_client, CHANGE, body))
+
+
+def test_money_endpoints_have_a_per_user_limit_from_settings(
+    settings, user, client_for, account, other_account
+):
+    settings.RATELIMIT_MONEY_RATE = "3/m"
+    client = client_for(user)
+    moves = [
+        (f"/api/v1/accounts/{account.number}/deposit/", {"amount": "1.00"}),
+        (f"/api/v1/accounts/{account.number}/withdraw/", {"amount": "1.00"}),
+        (
+            "/api/v1/transfers/",
+            {"from_account": account.number, "to_account": other_account.number, "amount": "1"},
+        ),
+    ]
+    for path, body in moves:
+        assert post(client, path, body).status_code == 201
+    for path, body in moves:
+        assert_throttled(post(client, path, body))
+    # Reads are not money moves, and the limit is per user.
+    assert client.get(f"/api/v1/accounts/{account.number}/balance/").status_code == 200
+    other = client_for(other_account.owner)
+    deposit = f"/api/v1/accounts/{other_account.number}/deposit/"
+    assert post(other, deposit, {"amount": "1.00"}).status_code == 201
+
+
+def test_money_limit_defaults_to_120_per_minute(settings):
+    from atm_project import settings as production
+
+    assert production.RATELIMIT_MONEY_RATE == "120/m"
+
+
+def test_ratelimit_enable_off_switches_every_throttle_off(settings, api_client):
+    settings.RATELIMIT_ENABLE = False
+    for i in range(15):
+        response = post(api_client, TOKEN, {"username": "nobody", "password": f"wrong-{i}"})
+        assert response.status_code == 401
+
+
+def test_first_refusal_of_a_window_is_audited_once(api_client):
+    for i in range(13):
+        post(api_client, REGISTER, {"username": f"u{i}", "password": "short"})
+    events = AuditEvent.objects.filter(action=THROTTLED_EVENT)
+    assert events.count() == 1
+    event = events.get()
+    assert event.object_id == "auth.register.ip"
+    assert event.ip == "203.0.113.7"
+    assert event.data["path"] == REGISTER
+
+
+def test_refused_request_does_not_reach_the_view(api_client, user):
+    for _ in range(5):
+        post(api_client, TOKEN, {"username": user.username, "password": "wrong-password-1"})
+    response = post(api_client, TOKEN, {"username": user.username, "password": DEFAULT_PASSWORD})
+    assert_throttled(response)
+    assert "access" not in response.json()
+
+
+# --- the shared cache ---------------------------------------------------------------------------
+
+
+def test_database_cache_increments_keep_the_expiry():
+    cache.add("counter", 1, 60)
+    assert cache.incr("counter") == 2
+    assert cache.incr("counter", 5) == 7
+    assert cache.get("counter") == 7
+    with pytest.raises(ValueError, match="not found"):
+        cache.incr("missing")
+
+
+def test_database_cache_expired_counter_cannot_be_incremented(monkeypatch):
+    cache.add("old", 1, 60)
+    from django.utils import timezone
+
+    later = timezone.now() + timedelta(minutes=5)
+    monkeypatch.setattr("security.cache.timezone.now", lambda: later)
+    with pytest.raises(ValueError, match="not found"):
+        cache.incr("old")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_database_cache_increments_lose_nothing_under_concurrency(requires_postgres):
+    shared = caches["default"]
+    shared.add("race", 0, 60)
+    threads, per_thread = 8, 10
+    barrier = threading.Barrier(threads)
+
+    def hammer():
+        try:
+            barrier.wait()
+            for _ in range(per_thread):
+                shared.incr("race")
+        finally:
+            connection.close()
+
+    workers = [threading.Thread(target=hammer) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert shared.get("race") == threads * per_thread
