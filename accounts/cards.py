@@ -124,7 +124,7 @@ def sign_in_with_card(*, card_number: str, pin: str) -> Card:
     with transaction.atomic(durable=True):
         card = (
             Card.objects.select_for_update(of=("self",))
-            .select_related("account")
+            .select_related("account__owner")  # the token is made for the owner
             .filter(number=card_number)
             .first()
         )
@@ -151,6 +151,9 @@ def _check_card_under_lock(card: Card | None, pin: str) -> Exception | None:
         card.save(update_fields=["failed_attempts"])
     if card.account.status == Account.Status.CLOSED:
         return AccountNotActive("The card's account is closed.")
+    if not card.account.owner.is_active:
+        # Its token would be refused on every request (JWTAuthentication checks is_active).
+        return AuthenticationFailed("The card holder's access is disabled.")
     return None
 
 

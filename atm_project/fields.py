@@ -69,3 +69,28 @@ class MoneyField(serializers.DecimalField):
     def __init__(self, **kwargs):
         kwargs.setdefault("read_only", True)
         super().__init__(max_digits=18, decimal_places=2, coerce_to_string=True, **kwargs)
+
+
+class StringOnly:
+    """Text in: a JSON string and nothing else.
+
+    DRF's text fields turn a JSON number into text (`"pin": 1234` becomes "1234"); the schema
+    promises a string, and a bank API refuses what it does not document rather than guess.
+    """
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictCharField(StringOnly, serializers.CharField):
+    pass
+
+
+class StrictRegexField(StringOnly, serializers.RegexField):
+    pass
+
+
+class StrictEmailField(StringOnly, serializers.EmailField):
+    pass

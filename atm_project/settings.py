@@ -120,6 +120,19 @@ def database_from_env() -> dict:
         # nothing more than a reconnect.
         config["CONN_MAX_AGE"] = int(os.environ.get("DB_CONN_MAX_AGE", "60"))
         config["CONN_HEALTH_CHECKS"] = True
+        if env_bool("DB_POOL", False):
+            # psycopg's pool instead (docs/deployment.md: it pays with threaded workers). Django
+            # refuses it beside persistent connections; `check` replaces the health checks.
+            from psycopg_pool import ConnectionPool
+
+            config["CONN_MAX_AGE"] = 0
+            config["OPTIONS"] = {
+                "pool": {
+                    "min_size": 1,
+                    "max_size": int(os.environ.get("DB_POOL_MAX_SIZE", "4")),
+                    "check": ConnectionPool.check_connection,
+                }
+            }
     return config
 
 
@@ -243,6 +256,9 @@ SIMPLE_JWT = {
     # Tokens carry a hash of the password hash: a password change or reset ends every session
     # at once, access tokens included, not 5 minutes later.
     "CHECK_REVOKE_TOKEN": True,
+    # simplejwt's serializers, taking only JSON strings (users/api/serializers.py).
+    "TOKEN_OBTAIN_SERIALIZER": "users.api.serializers.TokenSerializer",
+    "TOKEN_REFRESH_SERIALIZER": "users.api.serializers.StrictTokenRefreshSerializer",
     "AUTH_HEADER_TYPES": ("Bearer",),
     # A customer's access token, or an ATM session token (card + PIN); never a refresh token.
     "AUTH_TOKEN_CLASSES": (

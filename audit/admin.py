@@ -4,8 +4,11 @@ import csv
 import json
 
 from django.contrib import admin
+from django.contrib.admin import helpers
 from django.http import StreamingHttpResponse
 from django.utils import timezone
+
+from transactions.statements import _csv_cell as csv_cell
 
 from .admin_mixins import ReadOnlyAdmin
 from .models import AuditEvent
@@ -43,22 +46,22 @@ def _csv_rows(queryset):
     writer = csv.writer(_Echo())
     yield writer.writerow(CSV_COLUMNS)
     for event in queryset.select_related("actor").order_by("id").iterator(chunk_size=_EXPORT_CHUNK):
-        yield writer.writerow(
-            [
-                event.id,
-                event.created_at.isoformat(),
-                event.actor.username if event.actor else "",
-                event.action,
-                event.object_type,
-                event.object_id,
-                event.ip or "",
-                event.user_agent,
-                event.request_id,
-                json.dumps(event.data, sort_keys=True, ensure_ascii=False),
-                event.prev_hash,
-                event.hash,
-            ]
-        )
+        row = [
+            event.id,
+            event.created_at.isoformat(),
+            event.actor.username if event.actor else "",
+            event.action,
+            event.object_type,
+            event.object_id,
+            event.ip or "",
+            event.user_agent,
+            event.request_id,
+            json.dumps(event.data, sort_keys=True, ensure_ascii=False),
+            event.prev_hash,
+            event.hash,
+        ]
+        # A username tried at sign-in or a user agent is attacker-chosen text: never a formula.
+        yield writer.writerow([csv_cell(value) for value in row])
 
 
 @admin.register(AuditEvent)
@@ -94,7 +97,11 @@ class AuditEventAdmin(ReadOnlyAdmin):
             action="admin.export_audit_events",
             actor=request.user,
             object_type=AuditEvent._meta.label_lower,
-            data={"filters": request.GET.urlencode()[:500]},
+            data={
+                "filters": request.GET.urlencode()[:500],
+                "all_matching": request.POST.get("select_across") == "1",
+                "selected": len(request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)),
+            },
         )
         stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
         response = StreamingHttpResponse(_csv_rows(queryset), content_type="text/csv")

@@ -80,6 +80,7 @@ class StaffAction:
                 self.perform(obj, reason, request.user)
             except DomainError as error:
                 outcome.refused[str(obj.pk)] = error.detail
+                modeladmin.message_user(request, f"{obj}: {error.detail}", messages.ERROR)
             else:
                 outcome.done.append(str(obj.pk))
         record_event(
@@ -93,8 +94,6 @@ class StaffAction:
             modeladmin.message_user(
                 request, f"{self.verb.capitalize()}: {len(outcome.done)} done.", messages.SUCCESS
             )
-        for pk, detail in outcome.refused.items():
-            modeladmin.message_user(request, f"{pk}: {detail}", messages.ERROR)
 
 
 def staff_action(*, name: str, verb: str, permission: str, description: str, confirmation=""):

@@ -113,6 +113,8 @@ def run(server_url: str, wrk: str) -> dict:
     results["reconcile"] = {"clean": ok, "report": report}
     results["targets"] = evaluate(results)
     results["elapsed_s"] = round(time.monotonic() - started, 1)
+    # The machine may be shared: how busy it was says how far to trust the numbers.
+    results["machine"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     return results
 
 
@@ -331,6 +333,7 @@ def machine(bench_url: str) -> dict:
     meminfo = Path("/proc/meminfo").read_text().split("\n")[0].split()
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "loadavg_start": [round(x, 2) for x in os.getloadavg()],
         "nproc": os.cpu_count(),
         "memory_gb": round(int(meminfo[1]) / 1024 / 1024, 1),
         "cpu": cpu_model(),
@@ -369,6 +372,11 @@ def config() -> dict:
 
 
 def print_table(results: dict) -> None:
+    machine = results["machine"]
+    print(
+        f"{machine['nproc']} cores, PostgreSQL {machine['postgresql']}, load average "
+        f"{machine['loadavg_start'][0]} at start, {machine['loadavg_end'][0]} at end"
+    )
     rows = [("phase", "req/s", "p50 ms", "p99 ms", "non-2xx")]
     for phase in ("spread", "hot", "balance"):
         r = results[phase]

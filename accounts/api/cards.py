@@ -6,6 +6,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from atm_project.fields import StrictRegexField
 from atm_project.schema import problem
 from security.throttling import CARD_RATE_LIMITS
 
@@ -14,10 +15,13 @@ from ..tokens import ATMAccessToken
 
 
 class CardIssueSerializer(serializers.Serializer):
-    pin = serializers.CharField(
+    # The pattern is in the schema (so fuzzers and clients know it); the other rules are checked
+    # by accounts.cards.pin_problem.
+    pin = StrictRegexField(
+        r"^[0-9]{4,6}$",
         write_only=True,
         trim_whitespace=False,
-        max_length=32,
+        error_messages={"invalid": "A PIN is 4 to 6 digits."},
         help_text="4 to 6 digits; not one digit repeated, not a run like 1234, 9876 or 7890.",
     )
 
@@ -32,10 +36,10 @@ class IssuedCardSerializer(serializers.Serializer):
 
 
 class CardSignInSerializer(serializers.Serializer):
-    card_number = serializers.RegexField(
+    card_number = StrictRegexField(
         r"^[0-9]{16}$", error_messages={"invalid": "A card number is 16 digits."}
     )
-    pin = serializers.RegexField(
+    pin = StrictRegexField(
         r"^[0-9]{4,6}$",
         trim_whitespace=False,
         write_only=True,

@@ -73,6 +73,15 @@ def test_money_operations_document_their_domain_errors_and_idempotency_key(schem
     assert "Idempotency-Key" in headers
 
 
+def test_bearer_jwt_is_the_documented_security_scheme(schema):
+    assert schema["components"]["securitySchemes"]["jwtAuth"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+    }
+    assert {"jwtAuth": []} in schema["paths"]["/api/v1/accounts/"]["get"]["security"]
+
+
 def test_the_problem_schema_matches_rfc_9457_bodies(schema):
     problem = schema["components"]["schemas"]["Problem"]
     assert set(problem["required"]) == {"type", "title", "status", "detail", "code", "request_id"}

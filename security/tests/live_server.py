@@ -152,6 +152,8 @@ def live_server(
             "atm_project/gunicorn_conf.py",
             "--access-logformat",
             ACCESS_LOG_FORMAT,
+            # The default control socket is one path per machine: parallel servers would collide.
+            "--no-control-socket",
             "atm_project.wsgi",
         ],
         cwd=REPO,

@@ -152,7 +152,8 @@ def request_reset(email: str, django_capture_on_commit_callbacks):
 
 def link_in(message) -> tuple[str, str]:
     link = re.search(r"https?://\S+", message.body).group(0)
-    query = parse_qs(urlsplit(link).query)
+    # uid and token travel in the fragment, which browsers never send to a server.
+    query = parse_qs(urlsplit(link).fragment)
     return query["uid"][0], query["token"][0]
 
 

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from atm_project.fields import AmountField, MoneyField
+from atm_project.fields import AmountField, MoneyField, StrictCharField, StrictRegexField
 
 from ..models import Entry, Transaction
 
@@ -8,7 +8,7 @@ ACCOUNT_NUMBER_PATTERN = r"^[0-9]{6,20}$"
 
 
 def account_number_field(**kwargs) -> serializers.RegexField:
-    return serializers.RegexField(
+    return StrictRegexField(
         ACCOUNT_NUMBER_PATTERN,
         max_length=20,
         error_messages={"invalid": "An account number is 6 to 20 digits."},
@@ -20,7 +20,7 @@ class MovementSerializer(serializers.Serializer):
     """Body of a deposit or withdrawal."""
 
     amount = AmountField()
-    description = serializers.CharField(max_length=255, required=False, default="")
+    description = StrictCharField(max_length=255, required=False, default="")
 
 
 class TransferSerializer(MovementSerializer):
@@ -136,6 +136,14 @@ class HistoryFilterSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=Transaction.Kind.choices, required=False)
     created_after = serializers.DateTimeField(required=False)
     created_before = serializers.DateTimeField(required=False)
+
+    def to_internal_value(self, data):
+        # DRF reads "?kind=" as "not given" (HTML form rules); a filter sent empty is a client's
+        # mistake, and answering with the unfiltered list would hide it.
+        blank = {name: ["May not be blank."] for name in self.fields if data.get(name) == ""}
+        if blank:
+            raise serializers.ValidationError(blank)
+        return super().to_internal_value(data)
 
 
 class TransactionFilterSerializer(HistoryFilterSerializer):

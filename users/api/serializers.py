@@ -1,23 +1,27 @@
 from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
+from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
+
+from atm_project.fields import StrictCharField, StrictEmailField, StrictRegexField
 
 User = get_user_model()
 
 
 class RegisterSerializer(serializers.Serializer):
-    username = serializers.RegexField(
+    username = StrictRegexField(
         r"^[\w.@+-]+\Z",
         max_length=150,
         validators=[
             UniqueValidator(queryset=User.objects.all(), message="This username is taken.")
         ],
     )
-    password = serializers.CharField(write_only=True, max_length=128, trim_whitespace=False)
-    email = serializers.EmailField(required=False, default="")
-    first_name = serializers.CharField(required=False, default="", max_length=150)
-    last_name = serializers.CharField(required=False, default="", max_length=150)
+    password = StrictCharField(write_only=True, max_length=128, trim_whitespace=False)
+    email = StrictEmailField(required=False, default="")
+    first_name = StrictCharField(required=False, default="", max_length=150)
+    last_name = StrictCharField(required=False, default="", max_length=150)
 
     def validate(self, attrs):
         candidate = User(
@@ -43,6 +47,12 @@ class RegisteredUserSerializer(serializers.ModelSerializer):
 class MeSerializer(serializers.ModelSerializer):
     """The caller's profile: only email and names can change; anything else sent is ignored."""
 
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: StrictCharField,
+        models.EmailField: StrictEmailField,
+    }
+
     class Meta:
         model = User
         fields = ["id", "username", "email", "first_name", "last_name", "date_joined"]
@@ -50,11 +60,26 @@ class MeSerializer(serializers.ModelSerializer):
 
 
 class LogoutSerializer(serializers.Serializer):
-    refresh = serializers.CharField()
+    refresh = StrictCharField()
+
+
+class TokenSerializer(TokenObtainPairSerializer):
+    """simplejwt's sign-in, taking only JSON strings as credentials."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields[self.username_field] = StrictCharField(write_only=True)
+        self.fields["password"] = StrictCharField(
+            write_only=True, trim_whitespace=False, style={"input_type": "password"}
+        )
+
+
+class StrictTokenRefreshSerializer(TokenRefreshSerializer):
+    refresh = StrictCharField()
 
 
 def _password_field(**kwargs) -> serializers.CharField:
-    return serializers.CharField(write_only=True, max_length=128, trim_whitespace=False, **kwargs)
+    return StrictCharField(write_only=True, max_length=128, trim_whitespace=False, **kwargs)
 
 
 class PasswordChangeSerializer(serializers.Serializer):
@@ -63,7 +88,7 @@ class PasswordChangeSerializer(serializers.Serializer):
 
 
 class PasswordResetSerializer(serializers.Serializer):
-    email = serializers.EmailField()
+    email = StrictEmailField()
 
 
 class PasswordResetAcceptedSerializer(serializers.Serializer):
@@ -71,6 +96,6 @@ class PasswordResetAcceptedSerializer(serializers.Serializer):
 
 
 class PasswordResetConfirmSerializer(serializers.Serializer):
-    uid = serializers.CharField(max_length=64, help_text="From the reset link.")
-    token = serializers.CharField(max_length=128, help_text="From the reset link.")
+    uid = StrictCharField(max_length=64, help_text="From the reset link.")
+    token = StrictCharField(max_length=128, help_text="From the reset link.")
     new_password = _password_field(help_text="Django's password validators apply (10+ chars).")

@@ -149,6 +149,12 @@ def test_card_on_a_closed_account_does_not_sign_in(api_client, card):
 
 
 @pytest.mark.django_db
+def test_card_of_a_deactivated_customer_does_not_sign_in(api_client, card):
+    card.account.owner.__class__.objects.filter(pk=card.account.owner_id).update(is_active=False)
+    assert_problem(sign_in(api_client, card.number), 401, "authentication_failed")
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     "body, field",
     [
