@@ -106,7 +106,7 @@ class Server:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, wait: float = 30.0) -> "Server":
+    def start(self, wait: float = 120.0) -> "Server":
         env = {
             **os.environ,
             "DATABASE_URL": self.database_url,
@@ -129,7 +129,11 @@ class Server:
             stderr=subprocess.STDOUT,
         )
         log.close()
-        self.wait_healthy(wait)
+        try:
+            self.wait_healthy(wait)
+        except BaseException:
+            self.stop()  # never leave a half-started server behind
+            raise
         return self
 
     def wait_healthy(self, timeout: float) -> float:

@@ -20,7 +20,7 @@ from .live_server import BIN, live_server
 pytestmark = pytest.mark.server
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
-MAX_EXAMPLES = os.environ.get("FUZZ_MAX_EXAMPLES", "8")
+MAX_EXAMPLES = os.environ.get("FUZZ_MAX_EXAMPLES", "5")
 PROXY_VARIABLES = {"http_proxy", "https_proxy", "all_proxy"}
 
 
@@ -31,9 +31,7 @@ def loopback_only_env() -> dict:
 
 
 def test_the_api_survives_fuzzing_and_keeps_to_its_schema(seeded_database, tmp_path):
-    with live_server(
-        seeded_database, tmp_path, workers=2, env={"RATELIMIT_ENABLE": "0"}
-    ) as server:
+    with live_server(seeded_database, tmp_path, workers=2, env={"RATELIMIT_ENABLE": "0"}) as server:
         token = server.sign_in()
         done = subprocess.run(
             [

@@ -1,6 +1,7 @@
 from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
@@ -37,7 +38,20 @@ class RegisterSerializer(serializers.Serializer):
         return attrs
 
 
+@extend_schema_field(
+    {
+        "anyOf": [{"type": "string", "format": "email"}, {"type": "string", "maxLength": 0}],
+        "description": 'An email address, or "" when the user has none.',
+    }
+)
+class BlankableEmailField(StrictEmailField):
+    """A user's email: optional, so stored and shown as "" when absent (a bare `format: email`
+    in the schema would call that empty string invalid)."""
+
+
 class RegisteredUserSerializer(serializers.ModelSerializer):
+    email = BlankableEmailField(read_only=True)
+
     class Meta:
         model = User
         fields = ["id", "username", "email"]
@@ -50,7 +64,7 @@ class MeSerializer(serializers.ModelSerializer):
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
         models.CharField: StrictCharField,
-        models.EmailField: StrictEmailField,
+        models.EmailField: BlankableEmailField,
     }
 
     class Meta:
