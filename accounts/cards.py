@@ -21,7 +21,7 @@ from atm_project.problems import (
     DomainError,
     InvalidRequest,
 )
-from audit.services import record_event
+from audit.services import mask_card_number, record_event
 
 from .models import Account, Card
 from .numbers import luhn_check_digit
@@ -129,10 +129,24 @@ def sign_in_with_card(*, card_number: str, pin: str) -> Card:
             .first()
         )
         refusal = _check_card_under_lock(card, pin)
+        _record_card_sign_in(card, card_number, refusal)
     # Raised only now, after the commit: the attempt must count even though the request fails.
     if refusal is not None:
         raise refusal
     return card
+
+
+def _record_card_sign_in(card: Card | None, card_number: str, refusal: Exception | None) -> None:
+    if refusal is None:
+        record_event(
+            action="auth.card_login", actor=card.account.owner, target=card, data=_card_data(card)
+        )
+        return
+    record_event(
+        action="auth.card_login_failed",
+        target=card,
+        data={"card": mask_card_number(card_number), "refusal": type(refusal).__name__},
+    )
 
 
 def _check_card_under_lock(card: Card | None, pin: str) -> Exception | None:

@@ -17,3 +17,6 @@ accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
 errorlog = "-"
 # Request bodies are small JSON documents; refuse absurd headers early.
 limit_request_field_size = 8190
+# gunicorn's control socket lives at one fixed path per user, so two masters on one host (two app
+# instances, the test suite's servers) would take it from each other; nothing here uses it.
+control_socket_disable = True

@@ -187,11 +187,20 @@ def test_card_issue_and_block_are_recorded_with_a_masked_number(user, account, s
     assert event.actor == user
     assert event.data == {"card": f"•••• {card_number[-4:]}", "account": account.number}
 
+    signed = _client().post(
+        "/api/v1/auth/card/", {"card_number": card_number, "pin": PIN}, format="json"
+    )
+    assert signed.status_code == 200
+    assert _only_event("auth.card_login", signed).actor == user
+
     for _ in range(3):
         attempt = _client().post(
             "/api/v1/auth/card/", {"card_number": card_number, "pin": "1357"}, format="json"
         )
+        failed = _only_event("auth.card_login_failed", attempt)
+        assert failed.data["card"] == f"•••• {card_number[-4:]}"
     assert attempt.status_code == 423
+    assert failed.data["refusal"] == "CardBlocked"
     blocked = _only_event("card.blocked", attempt)
     assert blocked.object_id == str(Card.objects.get(number=card_number).pk)
     _no_secret_in_trail(card_number, PIN, "1357")
