@@ -122,16 +122,11 @@ def database_from_env() -> dict:
         config["CONN_HEALTH_CHECKS"] = True
         if env_bool("DB_POOL", False):
             # psycopg's pool instead (docs/deployment.md: it pays with threaded workers). Django
-            # refuses it beside persistent connections; `check` replaces the health checks.
-            from psycopg_pool import ConnectionPool
-
+            # refuses it beside persistent connections, and turns CONN_HEALTH_CHECKS into the
+            # pool's check of a connection before handing it out.
             config["CONN_MAX_AGE"] = 0
             config["OPTIONS"] = {
-                "pool": {
-                    "min_size": 1,
-                    "max_size": int(os.environ.get("DB_POOL_MAX_SIZE", "4")),
-                    "check": ConnectionPool.check_connection,
-                }
+                "pool": {"min_size": 1, "max_size": int(os.environ.get("DB_POOL_MAX_SIZE", "4"))}
             }
     return config
 

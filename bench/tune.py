@@ -35,6 +35,10 @@ VARIANTS = {
     "sync x5 (default: 2 x cores + 1)": {},
     "sync x3": {"WEB_CONCURRENCY": "3"},
     "sync x8": {"WEB_CONCURRENCY": "8"},
+    "gthread x5 (default) x 4 threads": {
+        "GUNICORN_WORKER_CLASS": "gthread",
+        "GUNICORN_THREADS": "4",
+    },
     "gthread 3 x 4 threads": {
         "WEB_CONCURRENCY": "3",
         "GUNICORN_WORKER_CLASS": "gthread",
@@ -78,7 +82,11 @@ def main() -> int:
                     load = WrkRunner(wrk, server.port, token, accounts_file)
                     load.run("spread", duration=2)
                     for mode in ("spread", "balance"):
-                        results[name][mode].append(load.run(mode, duration=DURATION))
+                        run = load.run(mode, duration=DURATION)
+                        results[name][mode].append(run)
+                        print(
+                            f"{name}: {mode} {run['per_s']}/s, p99 {run['p99_ms']} ms", flush=True
+                        )
     summary = {
         name: {
             mode: {

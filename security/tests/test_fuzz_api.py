@@ -11,11 +11,12 @@ cases per operation for a deeper run by hand; the seed is printed on failure to 
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from .live_server import BIN, live_server
+from .live_server import sign_in
 
 pytestmark = pytest.mark.server
 
@@ -30,33 +31,33 @@ def loopback_only_env() -> dict:
     return env
 
 
-def test_the_api_survives_fuzzing_and_keeps_to_its_schema(seeded_database, tmp_path):
-    with live_server(seeded_database, tmp_path, workers=2, env={"RATELIMIT_ENABLE": "0"}) as server:
-        token = server.sign_in()
-        done = subprocess.run(
-            [
-                str(BIN / "schemathesis"),
-                "--config-file",
-                str(CONFIG),
-                "--no-color",
-                "run",
-                f"{server.base_url}/api/schema/",
-                "--header",
-                f"Authorization: Bearer {token}",
-                "--max-examples",
-                MAX_EXAMPLES,
-                # One worker: Hypothesis describing strategies from several threads at once
-                # trips CPython 3.11's AST recursion check (a SystemError inside the tool).
-                "--workers",
-                "1",
-                "--request-timeout",
-                "20",
-            ],
-            cwd=tmp_path,
-            env=loopback_only_env(),
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
+def test_the_api_survives_fuzzing_and_keeps_to_its_schema(demo_server, tmp_path):
+    server = demo_server(workers=2, env={"RATELIMIT_ENABLE": "0"})
+    token = sign_in(server)
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "schemathesis"),
+            "--config-file",
+            str(CONFIG),
+            "--no-color",
+            "run",
+            f"{server.url}/api/schema/",
+            "--header",
+            f"Authorization: Bearer {token}",
+            "--max-examples",
+            MAX_EXAMPLES,
+            # One worker: Hypothesis describing strategies from several threads at once trips
+            # CPython 3.11's AST recursion check (a SystemError inside the tool, not the API).
+            "--workers",
+            "1",
+            "--request-timeout",
+            "20",
+        ],
+        cwd=tmp_path,
+        env=loopback_only_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout[-12000:] + done.stderr[-3000:]

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import pytest
 
-from .live_server import DEMO_CARD, DEMO_CHECKING, DEMO_PIN, live_server
+from .live_server import DEMO_CARD, DEMO_CHECKING, DEMO_PIN, request, worker_pids_that_served
 
 pytestmark = pytest.mark.server
 
@@ -55,10 +55,9 @@ def user_id_of(token: str) -> str:
 
 
 @pytest.fixture
-def server(seeded_database, tmp_path):
+def server(demo_server):
     # Money moves limited to 5 a minute here so a burst can exceed it quickly.
-    with live_server(seeded_database, tmp_path, env={"RATELIMIT_MONEY_RATE": "5/m"}) as live:
-        yield live
+    return demo_server(workers=3, env={"RATELIMIT_MONEY_RATE": "5/m"})
 
 
 def test_token_endpoint_allows_10_per_minute_per_ip_across_workers(server):
@@ -66,7 +65,7 @@ def test_token_endpoint_allows_10_per_minute_per_ip_across_workers(server):
 
     def wrong_password(live, i):
         body = {"username": f"nobody{i}", "password": "wrong-password-123"}
-        return live.request("POST", "/api/v1/auth/token/", body)
+        return request(live, "POST", "/api/v1/auth/token/", body)
 
     results = burst(server, 24, wrong_password)
 
@@ -74,39 +73,41 @@ def test_token_endpoint_allows_10_per_minute_per_ip_across_workers(server):
     for result in results:
         if result[0] == 429:
             assert_throttled(*result)
-    assert len(server.worker_pids_that_served("/api/v1/auth/token/")) >= 2
+    assert len(worker_pids_that_served(server, "/api/v1/auth/token/")) >= 2
 
 
 def test_card_endpoint_allows_5_per_minute_per_card_across_workers(server):
     wait_for_a_fresh_window(DEMO_CARD)
 
     def sign_in(live, i):
-        return live.request("POST", "/api/v1/auth/card/", {"card_number": DEMO_CARD, "pin": "2468"})
+        return request(
+            live, "POST", "/api/v1/auth/card/", {"card_number": DEMO_CARD, "pin": DEMO_PIN}
+        )
 
     results = burst(server, 9, sign_in)
 
     assert sorted(statuses(results)) == [200] * 5 + [429] * 4
-    assert len(server.worker_pids_that_served("/api/v1/auth/card/")) >= 2
+    assert len(worker_pids_that_served(server, "/api/v1/auth/card/")) >= 2
 
 
 def test_money_endpoints_allow_the_per_user_rate_across_workers(server):
-    status, _, session = server.request(
-        "POST", "/api/v1/auth/card/", {"card_number": DEMO_CARD, "pin": DEMO_PIN}
+    status, _, session = request(
+        server, "POST", "/api/v1/auth/card/", {"card_number": DEMO_CARD, "pin": DEMO_PIN}
     )
     assert status == 200
     balance_path = f"/api/v1/accounts/{DEMO_CHECKING}/balance/"
-    before = server.request("GET", balance_path, token=session["access"])[2]["balance"]
+    before = request(server, "GET", balance_path, token=session["access"])[2]["balance"]
 
     def deposit(live, i):
         path = f"/api/v1/accounts/{DEMO_CHECKING}/deposit/"
-        return live.request("POST", path, {"amount": "1.00"}, token=session["access"])
+        return request(live, "POST", path, {"amount": "1.00"}, token=session["access"])
 
     # The per-user counter is keyed by the user's primary key.
     wait_for_a_fresh_window(str(user_id_of(session["access"])))
     results = burst(server, 8, deposit)
 
     assert sorted(statuses(results)) == [201] * 5 + [429] * 3
-    after = server.request("GET", balance_path, token=session["access"])[2]["balance"]
+    after = request(server, "GET", balance_path, token=session["access"])[2]["balance"]
     # Refused requests moved no money; the allowed ones all did.
     assert Decimal(after) - Decimal(before) == Decimal("5.00")
-    assert len(server.worker_pids_that_served(f"/api/v1/accounts/{DEMO_CHECKING}/deposit/")) >= 2
+    assert len(worker_pids_that_served(server, f"/api/v1/accounts/{DEMO_CHECKING}/deposit/")) >= 2
