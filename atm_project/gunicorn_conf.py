@@ -13,6 +13,10 @@ threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 20
 keepalive = 5
+# SO_REUSEPORT: a master started while the workers of a dead one still hold the port (they finish
+# their kept-alive connections, up to graceful_timeout) binds at once instead of giving up after
+# five tries; `make faults` kills the master under load and checks the service comes back.
+reuse_port = True
 # Recycle workers now and then so a slow leak can never take a host down.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "5000"))
 max_requests_jitter = 500

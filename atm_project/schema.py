@@ -37,6 +37,7 @@ _COMMON_PROBLEMS = {
     "404": "not_found: unknown route, or an object that does not exist or is not yours",
     "405": "method_not_allowed",
     "406": "not_acceptable",
+    "413": "payload_too_large: the body is over DATA_UPLOAD_MAX_MEMORY_SIZE (64 KiB)",
     "415": "unsupported_media_type: request bodies must be application/json",
     "429": "throttled; see the Retry-After header",
     "500": "server_error",

@@ -120,10 +120,12 @@ def run(server_url: str) -> dict:
         ]
         for thread in clients:
             thread.start()
-        inject_faults(server, url, figures)
-        stop.set()
-        for thread in clients:
-            thread.join(timeout=RETRY_FOR + 30)
+        try:
+            inject_faults(server, url, figures)
+        finally:
+            stop.set()
+            for thread in clients:
+                thread.join(timeout=RETRY_FOR + 30)
         figures["tally"] = tally
     finally:
         server.stop()
@@ -216,9 +218,11 @@ def restart_master(server: Server, figures: dict) -> dict:
     server.process.wait()
     figures.setdefault("orphans", []).extend(orphans)
     figures["events"].append(("master SIGKILL", server.process.pid))
-    # The orphaned workers notice their parent is gone and exit; until then they still hold the
-    # listening socket, and gunicorn retries the bind.
+    # The orphaned workers notice their parent is gone and exit once their kept-alive connections
+    # are done; meanwhile they still hold the port (gunicorn_conf.py's reuse_port lets the new
+    # master bind beside them). They may answer /healthz too, so the new master must also be up.
     server.start(wait=60)
+    wait_for(lambda: len(server_children(server)) > 0 and server.process.poll() is None, timeout=60)
     back = time.monotonic() - killed_at
     figures["events"].append(("master restarted", server.process.pid))
     return {"service_back_s": round(back, 2)}

@@ -71,12 +71,13 @@ def two_instances(django_db_setup, django_db_blocker, tmp_path_factory):
     redis_client.close()
 
 
-def username_with_time_left(needed: float = 20) -> str:
+def username_with_time_left(needed: float = 45) -> str:
     """A fresh username whose rate-limit window has `needed` seconds left.
 
     django-ratelimit's fixed windows end at an offset of crc32(key) within each period; a burst
     that straddled two windows would get two allowances. Choosing the name (rather than sleeping)
-    keeps the test fast and deterministic.
+    keeps the test fast and deterministic; 45 s leaves room for the seven Argon2-checked sign-ins
+    on a busy machine.
     """
     while True:
         name = f"two-hosts-{uuid.uuid4().hex[:10]}"

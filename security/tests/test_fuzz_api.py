@@ -10,6 +10,7 @@ cases per operation for a deeper run by hand; the seed is printed on failure to 
 """
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -61,3 +62,8 @@ def test_the_api_survives_fuzzing_and_keeps_to_its_schema(demo_server, tmp_path)
         check=False,
     )
     assert done.returncode == 0, done.stdout[-12000:] + done.stderr[-3000:]
+    # Every operation of the schema was reached, so a pass means something.
+    selected = re.search(r"Selected:\s*(\d+)/(\d+)", done.stdout)
+    tested = re.search(r"Tested:\s*(\d+)", done.stdout)
+    assert selected and tested, done.stdout[-3000:]
+    assert int(tested.group(1)) == int(selected.group(2)) >= 20
