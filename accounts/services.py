@@ -38,14 +38,7 @@ def lock_accounts(*, numbers: Iterable[str], with_cash_account: bool = False) ->
     if with_cash_account:
         currencies = Account.objects.filter(number__in=numbers).values("currency")
         wanted |= Q(kind=Account.Kind.INTERNAL, currency__in=Subquery(currencies))
-    # The owner comes in the same query (only the accounts are locked): services check that the
-    # acting customer is still active without reading the user again (atm_project/authentication).
-    locked = (
-        Account.objects.select_for_update(of=("self",))
-        .select_related("owner")
-        .filter(wanted)
-        .order_by("pk")
-    )
+    locked = Account.objects.select_for_update(of=("self",)).filter(wanted).order_by("pk")
     return {account.number: account for account in locked}
 
 

@@ -5,8 +5,7 @@
 Runs on a fresh scratch database `atm_bench_profile`, through Django's test client with a real
 JWT (no HTTP server, so what it shows is the application's own cost: views, serializers, ORM,
 round trips). Prints the CPU and wall time per request, the SQL statements per request, and
-pyinstrument's call tree of the transfers. PROFILE_USER_QUERY=1 makes transfers read the user
-again (simplejwt's JWTAuthentication), to measure what the token-only authentication saves.
+pyinstrument's call tree of the transfers.
 """
 
 import os
@@ -45,15 +44,6 @@ def profile(count: int) -> None:
     from rest_framework_simplejwt.tokens import RefreshToken
 
     from users.models import User
-
-    if os.environ.get("PROFILE_USER_QUERY") == "1":
-        # The experiment of docs/performance.md: simplejwt's usual authentication, which reads
-        # the user on every request, instead of the token-only one transfers use.
-        from rest_framework_simplejwt.authentication import JWTAuthentication
-
-        from transactions.api.views import TransferViewSet
-
-        TransferViewSet.authentication_classes = [JWTAuthentication]
 
     user = User.objects.create_user(username=f"profile-{uuid.uuid4().hex[:6]}", password=None)
     client = APIClient()

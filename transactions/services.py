@@ -17,7 +17,6 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Case, Sum, Value, When
 from django.utils import timezone
-from rest_framework.exceptions import AuthenticationFailed
 
 from accounts.models import Account
 from accounts.services import lock_accounts, require_reason
@@ -205,10 +204,6 @@ def _customer_account(accounts: dict[str, Account], number: str, actor) -> Accou
     # Someone else's account is answered exactly like a missing one: no enumeration.
     if account is None or account.is_internal or account.owner_id != actor.pk:
         raise AccountNotFound("No such account.")
-    if not account.owner.is_active:
-        # Transfers authenticate from the token alone (atm_project/authentication.py): an
-        # unexpired token of a deactivated customer is refused here, as JWTAuthentication would.
-        raise AuthenticationFailed("User is inactive", code="user_inactive")
     return account
 
 

@@ -26,7 +26,8 @@ from atm_project.testing.live_server import run_gunicorn
 pytestmark = pytest.mark.server
 
 REDIS_URL = os.environ.get("TWO_INSTANCES_REDIS_URL", "redis://127.0.0.1:6379/13")
-PASSWORD = "two-hosts-pass-2468"
+# Unlike any generated username, so the similarity validator never refuses it.
+PASSWORD = "Velvet-Harbour-7319"
 LOGIN_LIMIT = 5  # API.md: token endpoint, 5/min per username
 WINDOW = 60
 

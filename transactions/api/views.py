@@ -3,7 +3,6 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 
 from accounts.selectors import accounts_of
-from atm_project.authentication import TokenUserAuthentication
 from atm_project.permissions import CustomerOrATMSession, atm_session
 from atm_project.schema import IDEMPOTENCY_KEY_PARAMETER, problem
 from security.throttling import MONEY_RATE_LIMITS
@@ -17,8 +16,6 @@ UUID_REGEX = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[
 
 class TransferViewSet(viewsets.GenericViewSet):
     serializer_class = TransferSerializer
-    # The hot path: no user query; the service refuses an inactive owner under its lock.
-    authentication_classes = [TokenUserAuthentication]
     throttle_classes = MONEY_RATE_LIMITS
     # An ATM session may transfer from its card's account only.
     permission_classes = [CustomerOrATMSession]
