@@ -2,7 +2,8 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-PYTEST_ARGS ?=
+# Two workers: the suite is mostly waiting on databases and live servers.
+PYTEST_ARGS ?= -n 2
 
 .PHONY: run test lint format migrate bench faults
 
