@@ -72,20 +72,8 @@ class AuditEventAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     search_fields = ("actor__username", "^action", "=object_id", "=request_id")
     search_help_text = "Actor username, action (prefix), object id or request id."
-    fields = (
-        "id",
-        "created_at",
-        "actor",
-        "action",
-        "object_type",
-        "object_id",
-        "ip",
-        "user_agent",
-        "request_id",
-        "data",
-        "prev_hash",
-        "hash",
-    )
+    # The detail page shows exactly what the CSV export holds.
+    fields = CSV_COLUMNS
     readonly_fields = fields
     actions = ("export_csv",)
     show_full_result_count = False
