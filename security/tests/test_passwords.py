@@ -2,6 +2,7 @@
 
 import re
 from datetime import datetime, timedelta
+from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -110,6 +111,26 @@ def test_password_change_revokes_every_refresh_and_access_token(user):
     fresh = sign_in(user.username, NEW_PASSWORD)
     assert bearer(fresh["access"]).get(ME).status_code == 200
     assert refresh_works(fresh["refresh"])
+
+
+def test_an_access_token_from_before_a_password_change_cannot_move_money(user, account_factory):
+    source = account_factory(owner=user, balance="100.00")
+    target = account_factory(owner=user)
+    stolen = sign_in(user.username)["access"]
+    changed = bearer(sign_in(user.username)["access"]).post(
+        CHANGE, {"old_password": DEFAULT_PASSWORD, "new_password": NEW_PASSWORD}, format="json"
+    )
+    assert changed.status_code == 204
+
+    response = bearer(stolen).post(
+        "/api/v1/transfers/",
+        {"from_account": source.number, "to_account": target.number, "amount": "60.00"},
+        format="json",
+    )
+
+    assert_problem(response, 401, "authentication_failed")
+    source.refresh_from_db()
+    assert source.balance == Decimal("100.00")
 
 
 def test_password_change_with_a_wrong_old_password_is_400_and_changes_nothing(user, auth_client):
