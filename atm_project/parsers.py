@@ -20,5 +20,6 @@ class StrictJSONParser(JSONParser):
         try:
             text = stream.read().decode(encoding) if stream is not None else ""
             return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
-        except (ValueError, UnicodeDecodeError) as exc:
+        # RecursionError: nesting deeper than Python's stack, which no real body needs.
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise ParseError("Malformed JSON: the request body could not be parsed.") from exc

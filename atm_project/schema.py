@@ -55,20 +55,77 @@ def problem(description: str) -> OpenApiResponse:
     return OpenApiResponse(response=PROBLEM_SCHEMA, description=description)
 
 
+RETRY_AFTER_HEADER = {
+    "Retry-After": {
+        "description": "Seconds until the rate-limit window ends.",
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
+
+IDEMPOTENT_REPLAYED_HEADER = {
+    "Idempotent-Replayed": {
+        "description": "`true` when this is the stored answer to an earlier request with the "
+        "same Idempotency-Key (no money moved this time).",
+        "schema": {"type": "string", "enum": ["true"]},
+    }
+}
+
+HEALTHZ_PATH = {
+    "get": {
+        "operationId": "healthz",
+        "summary": "Health check (no authentication)",
+        "tags": ["health"],
+        "security": [],
+        "responses": {
+            "200": {
+                "description": "The service and its database answer.",
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["status", "database"],
+                            "properties": {
+                                "status": {"type": "string", "enum": ["ok"]},
+                                "database": {"type": "string", "enum": ["ok"]},
+                            },
+                        }
+                    }
+                },
+            },
+            "503": {"description": "service_unavailable: the database is unreachable"},
+        },
+    }
+}
+
+
 def add_problem_responses(result, generator, request, public):
-    """Postprocessing hook: every operation documents the common problems and X-Request-ID."""
+    """Postprocessing hook: every operation documents the common problems, X-Request-ID,
+    Retry-After on 429 and Idempotent-Replayed where an Idempotency-Key is taken; and /healthz,
+    a plain Django view, is documented beside the API."""
     components = result.setdefault("components", {}).setdefault("schemas", {})
     components["Problem"] = PROBLEM_SCHEMA
     reference = {"$ref": "#/components/schemas/Problem"}
-    for path_item in result.get("paths", {}).values():
+    paths = result.setdefault("paths", {})
+    paths.setdefault("/healthz", HEALTHZ_PATH)
+    for path, path_item in paths.items():
         for method, operation in path_item.items():
             if method not in {"get", "post", "put", "patch", "delete"}:
                 continue
             responses = operation.setdefault("responses", {})
-            for status, description in _COMMON_PROBLEMS.items():
-                responses.setdefault(status, {"description": description})
+            if path != "/healthz":
+                for status, description in _COMMON_PROBLEMS.items():
+                    responses.setdefault(status, {"description": description})
+            replayable = any(
+                parameter.get("name") == IDEMPOTENCY_KEY_PARAMETER.name
+                for parameter in operation.get("parameters", [])
+            )
             for status, response in responses.items():
-                response.setdefault("headers", {}).update(REQUEST_ID_HEADER)
+                headers = response.setdefault("headers", {})
+                headers.update(REQUEST_ID_HEADER)
+                if status == "429":
+                    headers.update(RETRY_AFTER_HEADER)
+                if replayable and status not in {"400", "429"}:
+                    headers.update(IDEMPOTENT_REPLAYED_HEADER)
                 if status.startswith(("4", "5")):
                     response["content"] = {"application/problem+json": {"schema": reference}}
     return result

@@ -73,6 +73,7 @@ MIDDLEWARE = [
     "audit.context.AuditContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "security.middleware.SecurityHeadersMiddleware",
+    "atm_project.json_body.JSONBodyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -231,7 +232,11 @@ REST_FRAMEWORK = {
     # Customers only unless a view opts in to ATM sessions (atm_project/permissions.py).
     "DEFAULT_PERMISSION_CLASSES": ["atm_project.permissions.IsCustomer"],
     "DEFAULT_PARSER_CLASSES": ["atm_project.parsers.StrictJSONParser"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        # So a client that asks for errors as problem documents (Accept) is not refused with 406.
+        "atm_project.renderers.ProblemJSONRenderer",
+    ],
     "DEFAULT_PAGINATION_CLASS": "atm_project.pagination.NewestFirstCursorPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "atm_project.exception_handlers.problem_exception_handler",

@@ -1,5 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
+from drf_spectacular.renderers import (
+    OpenApiJsonRenderer,
+    OpenApiJsonRenderer2,
+    OpenApiYamlRenderer,
+    OpenApiYamlRenderer2,
+)
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import views
@@ -13,7 +19,19 @@ api_v1 = [
 urlpatterns = [
     re_path(r"^healthz/?$", views.healthz, name="healthz"),
     path("api/v1/", include(api_v1)),
-    re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
+    # JSON first: the default document, and the format its errors (problem+json) are written in.
+    re_path(
+        r"^api/schema/?$",
+        SpectacularAPIView.as_view(
+            renderer_classes=[
+                OpenApiJsonRenderer,
+                OpenApiJsonRenderer2,
+                OpenApiYamlRenderer,
+                OpenApiYamlRenderer2,
+            ]
+        ),
+        name="schema",
+    ),
     re_path(r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("admin/", admin.site.urls),
     path("", include("atm.urls")),

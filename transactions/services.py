@@ -196,7 +196,8 @@ def withdrawn_today(account: Account) -> Decimal:
         created_at__gte=start_of_bank_day(),
         transaction__status=Transaction.Status.POSTED,
     ).aggregate(total=Sum("amount"))["total"]
-    return -(total or Decimal("0.00"))
+    # Quantized: SQLite sums decimals as floats, and the figure appears in error messages.
+    return -(total or Decimal("0")).quantize(Decimal("0.01"))
 
 
 def _customer_account(accounts: dict[str, Account], number: str, actor) -> Account:

@@ -39,10 +39,13 @@ def test_the_schema_is_a_valid_openapi_3_document(schema):
     validate_schema(schema)  # raises on any violation of the OpenAPI JSON schema
 
 
-def test_the_schema_is_served_without_authentication_as_yaml_too(api_client):
-    response = api_client.get("/api/schema")
-    assert response.status_code == 200
-    assert response.content.startswith(b"openapi:")
+def test_the_schema_is_served_without_authentication_as_json_and_yaml(api_client):
+    default = api_client.get("/api/schema")
+    assert default.status_code == 200
+    assert default.json()["openapi"].startswith("3.")
+    yaml = api_client.get("/api/schema", {"format": "yaml"})
+    assert yaml.status_code == 200
+    assert yaml.content.startswith(b"openapi:")
 
 
 @pytest.mark.parametrize(("method", "path"), CORE_OPERATIONS)
