@@ -149,7 +149,10 @@ def reverse(*, transaction_id, actor, reason: str) -> Transaction:
         reversal = _post(
             kind=Transaction.Kind.REVERSAL,
             legs=legs,
-            description=f"Reversal of {original.id}: {reason}"[:255],
+            # Customers see the description in their history; the staff reason is kept in the
+            # audit trail only.
+            description=f"Reversal of {original.id}",
+            reason=reason,
             actor=actor,
             reverses=original,
             # The money flows back: the original's target is the reversal's source.
@@ -244,8 +247,11 @@ def _post(
     account: Account | None = None,
     counterparty: Account | None = None,
     on_posted: OnPosted = None,
+    reason: str = "",
 ) -> Transaction:
-    """Write a transaction and its entries and move the balances. Callers hold the locks."""
+    """Write a transaction and its entries and move the balances. Callers hold the locks.
+
+    `reason` is staff's why (reversals): audited, never shown to the customer."""
     if sum(leg.amount for leg in legs) != 0:
         raise ValueError("A transaction's entries must sum to zero")
     customer_legs = [leg for leg in legs if not leg.account.is_internal]
@@ -297,6 +303,7 @@ def _post(
             "counterparty": counterparty.number if counterparty else "",
             "reverses": reverses.pk if reverses else None,
             "description": description,
+            **({"reason": reason} if reason else {}),
         },
     )
     return posted

@@ -246,7 +246,8 @@ def test_reversal_is_recorded(user, account, db):
     event = _only_event("money.reversal", response)
     assert event.actor == staff
     assert event.data["reverses"] == str(posted.pk)
-    assert "Deposit keyed twice" in event.data["description"]
+    assert event.data["reason"] == "Deposit keyed twice"
+    assert event.data["description"] == f"Reversal of {posted.pk}"
 
 
 @pytest.mark.parametrize(

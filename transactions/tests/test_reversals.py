@@ -17,6 +17,7 @@ from atm_project.problems import (
     InvalidRequest,
     TransactionAlreadyReversed,
 )
+from audit.models import AuditEvent
 from transactions import services
 from transactions.models import Entry, Transaction
 from transactions.reconciliation import reconcile
@@ -160,7 +161,10 @@ def test_a_reversal_appears_in_history_and_in_the_statement(auth_client, user, a
     newest = history["results"][0]
     assert (newest["transaction_id"], newest["kind"]) == (str(reversal.id), "reversal")
     assert (newest["amount"], newest["balance_after"]) == ("25.00", "500.00")
-    assert "ATM jammed" in newest["description"]
+    # The customer sees which transaction was undone; staff's reason stays in the audit trail.
+    assert newest["description"] == f"Reversal of {withdrawal.id}"
+    audited = AuditEvent.objects.get(action="money.reversal", object_id=str(reversal.id))
+    assert audited.data["reason"] == "ATM jammed"
 
     day = reversal.created_at.date().isoformat()
     response = auth_client.get(
