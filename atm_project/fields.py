@@ -4,6 +4,7 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -85,7 +86,25 @@ class StringOnly:
 
 
 class StrictCharField(StringOnly, serializers.CharField):
-    pass
+    def __init__(self, **kwargs):
+        # Taken as sent: DRF's trimming would turn "\x1c" into a blank, refused as missing,
+        # where the schema (minLength 1) calls it present.
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+
+
+class NoNullCharactersInSchema(OpenApiSerializerFieldExtension):
+    """DRF's text fields refuse U+0000; say so in the schema, so clients (and the fuzzer) know
+    that such a string is invalid rather than find out with a 400."""
+
+    target_class = StrictCharField
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        # "+": an empty string stays the blank case drf-spectacular adds for allow_blank fields.
+        schema.setdefault("pattern", "^[^\\u0000]+$")
+        return schema
 
 
 class StrictRegexField(StringOnly, serializers.RegexField):

@@ -6,7 +6,8 @@ Zero failures allowed: a 5xx, a status, header, content type or body the schema 
 describe, invalid data accepted or valid data refused. The few rejections no schema can
 express (a wrong current password, an unknown transfer target) are allowed per operation, with
 their reasons, in schemathesis.toml next to this file. FUZZ_MAX_EXAMPLES raises the number of
-cases per operation for a deeper run by hand; the seed is printed on failure to replay it.
+cases per operation for a deeper run by hand; the seed is printed on failure, and FUZZ_SEED
+replays it.
 """
 
 import os
@@ -53,6 +54,7 @@ def test_the_api_survives_fuzzing_and_keeps_to_its_schema(demo_server, tmp_path)
             "1",
             "--request-timeout",
             "20",
+            *(["--seed", os.environ["FUZZ_SEED"]] if os.environ.get("FUZZ_SEED") else []),
         ],
         cwd=tmp_path,
         env=loopback_only_env(),
