@@ -1,4 +1,7 @@
-"""Luhn check digits for account and card numbers."""
+"""Account and card numbers: their shape and their Luhn check digits."""
+
+# Any account number the API accepts: 6 to 20 digits (new accounts get 10, see services).
+ACCOUNT_NUMBER_REGEX = r"[0-9]{6,20}"
 
 
 def luhn_check_digit(body: str) -> str:

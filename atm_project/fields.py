@@ -3,13 +3,13 @@
 import re
 from decimal import Decimal, InvalidOperation
 
-from django.conf import settings
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from .money import CENT, amount_problem
+
 _AMOUNT_TEXT = re.compile(r"^[0-9]{1,16}(\.[0-9]{1,2})?$")
-CENT = Decimal("0.01")
 
 
 @extend_schema_field(
@@ -30,17 +30,14 @@ class AmountField(serializers.Field):
 
     default_error_messages = {
         "invalid": 'Enter an amount as a string like "10.50" or a number.',
-        "places": "Use at most 2 decimal places.",
-        "positive": "The amount must be greater than 0.",
-        "max": "The amount must be at most {max}.",
     }
 
     def to_internal_value(self, data) -> Decimal:
         amount = self._parse(data)
-        if amount <= 0:
-            self.fail("positive")
-        if amount > settings.MAX_TRANSACTION_AMOUNT:
-            self.fail("max", max=settings.MAX_TRANSACTION_AMOUNT)
+        # The same rule the ledger's services apply to every amount (atm_project.money).
+        problem = amount_problem(amount)
+        if problem is not None:
+            raise serializers.ValidationError(problem)
         return amount.quantize(CENT)
 
     def _parse(self, data) -> Decimal:
@@ -56,8 +53,6 @@ class AmountField(serializers.Field):
             self.fail("invalid")
         if not amount.is_finite():
             self.fail("invalid")
-        if amount.as_tuple().exponent < -2:
-            self.fail("places")
         return amount
 
     def to_representation(self, value) -> str:

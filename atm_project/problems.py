@@ -70,3 +70,15 @@ class InvalidRequest(DomainError):
     def __init__(self, field: str, message: str):
         self.errors = {field: [message]}
         super().__init__(message)
+
+
+class InvalidAmount(InvalidRequest):
+    """An amount no movement may carry: not above 0, more than 2 places, over the maximum."""
+
+    def __init__(self, message: str):
+        super().__init__("amount", message)
+
+
+class SameAccountTransfer(InvalidRequest):
+    def __init__(self):
+        super().__init__("to_account", "Cannot transfer to the same account.")

@@ -1,4 +1,4 @@
-"""Idempotency keys for money-moving POSTs (API.md "Idempotency").
+"""Idempotency keys for money-moving POSTs (docs/api.md "Idempotency").
 
 A key is claimed in its own short transaction before the movement starts, so a concurrent request
 with the same key sees it at once (409 idempotency_key_in_use) instead of queueing behind the
@@ -22,7 +22,6 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from atm_project.exception_handlers import domain_error_response
 from atm_project.problems import (
     DomainError,
     IdempotencyKeyInUse,
@@ -66,11 +65,14 @@ def run_idempotently(
     fingerprint: str,
     move: Callable[[OnPosted], Transaction],
     render: Callable[[Transaction], dict],
+    render_error: Callable[[DomainError], dict],
 ) -> Outcome:
     """Run `move` at most once per (user, key) and answer every retry with the first answer.
 
     `move(on_posted)` must call `on_posted` inside the movement's transaction; that is where the
-    answer is stored, so it commits exactly when the money does.
+    answer is stored, so it commits exactly when the money does. The caller (the HTTP layer)
+    says how a posted transaction and a refusal are rendered; `render` runs under the movement's
+    row locks, so it must not query the database.
     """
     if key is None:
         return Outcome(201, render(move(None)))
@@ -92,7 +94,7 @@ def run_idempotently(
         if error.status in _NOT_KEPT_STATUSES:
             _release(claim)
         else:
-            _complete(claim, status=error.status, body=domain_error_response(error).data)
+            _complete(claim, status=error.status, body=render_error(error))
         raise
     except BaseException:
         _release(claim)

@@ -97,6 +97,23 @@ def unbalanced_transactions() -> list[Finding]:
     ]
 
 
+def legs_in_another_currency() -> list[Finding]:
+    entries = (
+        Entry.objects.exclude(account__currency=F("transaction__currency"))
+        .select_related("account", "transaction")
+        .order_by("id")
+    )
+    return [
+        Finding(
+            "currency",
+            f"transaction {entry.transaction_id}",
+            f"leg on account {entry.account.number} in {entry.account.currency}, "
+            f"the transaction is in {entry.transaction.currency}",
+        )
+        for entry in entries
+    ]
+
+
 def negative_customer_balances() -> list[Finding]:
     accounts = Account.objects.exclude(kind=Account.Kind.INTERNAL).filter(balance__lt=0)
     return [
@@ -155,6 +172,11 @@ CHECKS = [
         "double-entry",
         "every transaction has two or more entries summing to zero",
         unbalanced_transactions,
+    ),
+    (
+        "currency",
+        "every entry is on an account of its transaction's currency",
+        legs_in_another_currency,
     ),
     ("negative", "no customer balance below zero", negative_customer_balances),
     (

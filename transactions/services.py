@@ -1,9 +1,11 @@
 """The only code that changes a balance.
 
-Every function here runs in one short database transaction: lock the accounts involved (in
-primary-key order, through `accounts.services.lock_accounts`), check the rules under the lock, then
-post a transaction whose entries sum to zero. `on_posted` runs inside that same transaction, so
-what a caller records about the movement (the idempotent answer) commits or rolls back with it.
+Every function here checks what it can before touching the database (the amount, the accounts'
+distinctness, the start of the bank's day), then runs one short database transaction: lock the
+accounts involved (in primary-key order, through `accounts.services.lock_accounts`), check the
+rules that depend on their state under the lock, then post a transaction whose entries sum to
+zero. `on_posted` runs inside that same transaction, so what a caller records about the movement
+(the idempotent answer) commits or rolls back with it.
 """
 
 import uuid
@@ -20,6 +22,7 @@ from django.utils import timezone
 
 from accounts.models import Account
 from accounts.services import lock_accounts, require_reason
+from atm_project.money import require_valid_amount
 from atm_project.problems import (
     AccountNotActive,
     AccountNotFound,
@@ -27,6 +30,7 @@ from atm_project.problems import (
     DailyLimitExceeded,
     InsufficientFunds,
     InvalidRequest,
+    SameAccountTransfer,
     TransactionAlreadyReversed,
 )
 from audit.services import record_event
@@ -51,6 +55,7 @@ def deposit(
     description: str = "",
     on_posted: OnPosted = None,
 ) -> Transaction:
+    amount = require_valid_amount(amount)
     with transaction.atomic(durable=True):
         accounts = lock_accounts(numbers=[account_number], with_cash_account=True)
         account = _customer_account(accounts, account_number, actor)
@@ -73,12 +78,14 @@ def withdraw(
     description: str = "",
     on_posted: OnPosted = None,
 ) -> Transaction:
+    amount = require_valid_amount(amount)
+    day_started = start_of_bank_day()
     with transaction.atomic(durable=True):
         accounts = lock_accounts(numbers=[account_number], with_cash_account=True)
         account = _customer_account(accounts, account_number, actor)
         _require_active(account)
         _require_funds(account, amount)
-        _require_within_daily_limit(account, amount)
+        _require_within_daily_limit(account, amount, since=day_started)
         cash = _cash_account(accounts, account.currency)
         return _post(
             kind=Transaction.Kind.WITHDRAWAL,
@@ -98,8 +105,9 @@ def transfer(
     description: str = "",
     on_posted: OnPosted = None,
 ) -> Transaction:
+    amount = require_valid_amount(amount)
     if from_account == to_account:
-        raise InvalidRequest("to_account", "Cannot transfer to the same account.")
+        raise SameAccountTransfer()
     with transaction.atomic(durable=True):
         accounts = lock_accounts(numbers=[from_account, to_account])
         source = _customer_account(accounts, from_account, actor)
@@ -191,12 +199,14 @@ def start_of_bank_day(moment: datetime | None = None) -> datetime:
     return bank_midnight(bank_day_of(moment or timezone.now()))
 
 
-def withdrawn_today(account: Account) -> Decimal:
-    """Cash withdrawn from the account since the bank's midnight, reversed withdrawals excluded."""
+def withdrawn_today(account: Account, *, since: datetime) -> Decimal:
+    """Cash withdrawn from the account since `since` (the bank's midnight, computed before the
+    lock: a request that waits on the lock across midnight counts from the day it started, the
+    stricter reading), reversed withdrawals excluded."""
     total = Entry.objects.filter(
         account=account,
         kind=Transaction.Kind.WITHDRAWAL,
-        created_at__gte=start_of_bank_day(),
+        created_at__gte=since,
         transaction__status=Transaction.Status.POSTED,
     ).aggregate(total=Sum("amount"))["total"]
     # Quantized: SQLite sums decimals as floats, and the figure appears in error messages.
@@ -228,8 +238,8 @@ def _require_funds(account: Account, amount: Decimal) -> None:
         raise InsufficientFunds(f"Balance {account.balance} is less than {amount}.")
 
 
-def _require_within_daily_limit(account: Account, amount: Decimal) -> None:
-    already = withdrawn_today(account)
+def _require_within_daily_limit(account: Account, amount: Decimal, *, since: datetime) -> None:
+    already = withdrawn_today(account, since=since)
     if already + amount > account.daily_withdrawal_limit:
         raise DailyLimitExceeded(
             f"Withdrawn today {already}; with {amount} that exceeds the daily limit of "

@@ -1,27 +1,24 @@
-"""Account statements: built once here, rendered as JSON or CSV for the API and the command.
+"""Account statements, built once here; `transactions.api.statements` renders them as JSON or
+CSV, for the API and for `manage.py statement` alike.
 
 A statement covers whole days in the bank's time zone. Its figures come from indexes, never from
 summing an account's whole history: the opening balance is the `balance_after` of the last entry
-before the period, the totals are sums over the period only. The entries are streamed from a
-database cursor in chunks, so a long period costs constant memory in the web worker.
+before the period, the totals are sums over the period only. The entries are read from a database
+cursor in chunks, so a long period costs constant memory in the web worker.
 """
 
-import csv
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from itertools import islice
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import DecimalField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
 from accounts.models import Account
 from atm_project.problems import InvalidRequest
 
-from .api.serializers import EntrySerializer
 from .models import Entry
 from .services import bank_midnight
 
@@ -31,16 +28,6 @@ MINI_STATEMENT_SIZE = 10
 _CHUNK = 500
 _ZERO = Decimal("0.00")
 _MONEY = DecimalField(max_digits=18, decimal_places=2)
-
-CSV_COLUMNS = [
-    "created_at",
-    "transaction_id",
-    "kind",
-    "description",
-    "counterparty",
-    "amount",
-    "balance_after",
-]
 
 
 @dataclass(frozen=True)
@@ -57,23 +44,18 @@ class Statement:
     def closing_balance(self) -> Decimal:
         return self.opening_balance + self.total_credits - self.total_debits
 
-    def summary(self) -> dict:
-        """Everything but the entries, in the order of the JSON document."""
-        return {
-            "account_number": self.account_number,
-            "from": self.first_day.isoformat(),
-            "to": self.last_day.isoformat(),
-            "opening_balance": _money(self.opening_balance),
-            "closing_balance": _money(self.closing_balance),
-            "total_credits": _money(self.total_credits),
-            "total_debits": _money(self.total_debits),
-        }
-
-    def entry_rows(self) -> Iterator[dict]:
-        """The entries, oldest first, in the same shape as the account's history."""
+    def entry_chunks(self) -> Iterator[list[Entry]]:
+        """The entries, oldest first, a chunk at a time from one database cursor."""
         cursor = self.entries.iterator(chunk_size=_CHUNK)
         while chunk := list(islice(cursor, _CHUNK)):
-            yield from EntrySerializer(chunk, many=True).data
+            yield chunk
+
+
+@dataclass(frozen=True)
+class MiniStatement:
+    account_number: str
+    balance: Decimal
+    entries: list[Entry]  # newest first
 
 
 def validate_period(first_day: date, last_day: date) -> None:
@@ -115,42 +97,14 @@ def build_statement(*, account: Account, first_day: date, last_day: date) -> Sta
     )
 
 
-def mini_statement(account: Account) -> dict:
+def mini_statement(account: Account) -> MiniStatement:
     entries = (
         Entry.objects.filter(account=account)
         .select_related("transaction")
         .order_by("-id")[:MINI_STATEMENT_SIZE]
     )
-    return {
-        "account_number": account.number,
-        "balance": _money(account.balance),
-        "entries": EntrySerializer(entries, many=True).data,
-    }
-
-
-def json_chunks(statement: Statement) -> Iterator[str]:
-    """The statement as one JSON document, produced piece by piece."""
-    head = json.dumps(statement.summary())
-    yield head[:-1] + ', "entries": ['
-    separator = ""
-    for row in statement.entry_rows():
-        yield separator + json.dumps(row, cls=DjangoJSONEncoder)
-        separator = ", "
-    yield "]}\n"
-
-
-def csv_chunks(statement: Statement) -> Iterator[str]:
-    """The statement's entries as CSV (a header row, then one row per entry, oldest first)."""
-    writer = csv.writer(_Echo())
-    yield writer.writerow(CSV_COLUMNS)
-    for row in statement.entry_rows():
-        yield writer.writerow([_csv_cell(row[column]) for column in CSV_COLUMNS])
-
-
-def csv_filename(statement: Statement) -> str:
-    return (
-        f"statement-{statement.account_number}-"
-        f"{statement.first_day.isoformat()}-{statement.last_day.isoformat()}.csv"
+    return MiniStatement(
+        account_number=account.number, balance=account.balance, entries=list(entries)
     )
 
 
@@ -163,31 +117,3 @@ def _newest_entry_id(account: Account) -> int:
     """
     newest = Entry.objects.filter(account=account).order_by("-id").values_list("id", flat=True)
     return newest.first() or 0
-
-
-def _money(value: Decimal) -> str:
-    return str(value.quantize(Decimal("0.01")))
-
-
-def _csv_cell(value) -> str:
-    """Text that a spreadsheet would run as a formula is prefixed with ' (OWASP CSV injection);
-    signed amounts such as -30.00 are numbers and stay as they are."""
-    text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(text):
-        return "'" + text
-    return text
-
-
-def _is_number(text: str) -> bool:
-    try:
-        Decimal(text)
-    except ArithmeticError:
-        return False
-    return text.strip() == text
-
-
-class _Echo:
-    """A file-like object whose write() returns what it was given, for streaming csv.writer."""
-
-    def write(self, value: str) -> str:
-        return value

@@ -31,11 +31,3 @@ class AccountOpenSerializer(serializers.Serializer):
         choices=[Account.Kind.CHECKING, Account.Kind.SAVINGS], default=Account.Kind.CHECKING
     )
     currency = serializers.ChoiceField(choices=settings.SUPPORTED_CURRENCIES, default="USD")
-
-
-class BalanceSerializer(serializers.Serializer):
-    account_number = serializers.CharField(source="number")
-    balance = MoneyField()
-    available_balance = MoneyField()
-    currency = serializers.CharField()
-    as_of = serializers.DateTimeField()

@@ -2,8 +2,9 @@ from django.urls import re_path
 
 from atm_project.routers import OptionalSlashRouter
 
+from ..numbers import ACCOUNT_NUMBER_REGEX
 from .cards import CardIssueView, CardSignInView
-from .views import ACCOUNT_NUMBER_REGEX, AccountViewSet
+from .views import AccountViewSet
 
 router = OptionalSlashRouter()
 router.register("accounts", AccountViewSet, basename="account")

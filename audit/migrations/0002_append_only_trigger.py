@@ -8,6 +8,8 @@ no equivalent worth having; verify_audit_chain detects tampering on both databas
 
 from django.db import migrations
 
+from atm_project.migration_sql import postgresql_sql
+
 TRIGGER_SQL = """
 CREATE OR REPLACE FUNCTION audit_event_append_only() RETURNS trigger AS $$
 BEGIN
@@ -45,17 +47,7 @@ DROP FUNCTION IF EXISTS audit_event_append_only();
 """
 
 
-def create_trigger(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(TRIGGER_SQL, params=None)
-
-
-def drop_trigger(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP_SQL, params=None)
-
-
 class Migration(migrations.Migration):
     dependencies = [("audit", "0001_initial")]
 
-    operations = [migrations.RunPython(create_trigger, drop_trigger)]
+    operations = [postgresql_sql(TRIGGER_SQL, DROP_SQL)]

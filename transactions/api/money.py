@@ -4,7 +4,7 @@ from collections.abc import Callable
 
 from rest_framework.response import Response
 
-from atm_project.exception_handlers import PROBLEM_CONTENT_TYPE
+from atm_project.exception_handlers import PROBLEM_CONTENT_TYPE, domain_error_response
 
 from ..idempotency import HEADER, request_fingerprint, run_idempotently
 from ..models import Transaction
@@ -12,19 +12,26 @@ from ..services import OnPosted
 from .serializers import TransactionSerializer
 
 
+def posted_answer(posted: Transaction) -> dict:
+    """The 201 body of a movement, as the client that made it sees it. The services hand back
+    the transaction with its accounts and legs attached, so this runs without a query: it is
+    rendered (and stored for retries) while the movement's row locks are held."""
+    context = {"visible_account_ids": {posted.account_id}}
+    return TransactionSerializer(posted, context=context).data
+
+
 def money_movement_response(request, move: Callable[[OnPosted], Transaction]) -> Response:
-    def render(posted: Transaction) -> dict:
-        context = {"request": request, "visible_account_ids": {posted.account_id}}
-        return TransactionSerializer(posted, context=context).data
+    # Computed before the movement starts, so nothing of it is done under the row locks.
+    key = request.headers.get(HEADER)
+    fingerprint = request_fingerprint(method=request.method, path=request.path, data=request.data)
 
     outcome = run_idempotently(
         user=request.user,
-        key=request.headers.get(HEADER),
-        fingerprint=request_fingerprint(
-            method=request.method, path=request.path, data=request.data
-        ),
+        key=key,
+        fingerprint=fingerprint,
         move=move,
-        render=render,
+        render=posted_answer,
+        render_error=lambda error: domain_error_response(error).data,
     )
     content_type = PROBLEM_CONTENT_TYPE if outcome.status >= 400 else None
     response = Response(outcome.body, status=outcome.status, content_type=content_type)

@@ -1,15 +1,14 @@
 from rest_framework import serializers
 
+from accounts.numbers import ACCOUNT_NUMBER_REGEX
 from atm_project.fields import AmountField, MoneyField, StrictCharField, StrictRegexField
 
 from ..models import Entry, Transaction
 
-ACCOUNT_NUMBER_PATTERN = r"^[0-9]{6,20}$"
-
 
 def account_number_field(**kwargs) -> serializers.RegexField:
     return StrictRegexField(
-        ACCOUNT_NUMBER_PATTERN,
+        f"^{ACCOUNT_NUMBER_REGEX}$",
         max_length=20,
         error_messages={"invalid": "An account number is 6 to 20 digits."},
         **kwargs,
@@ -148,3 +147,11 @@ class HistoryFilterSerializer(serializers.Serializer):
 
 class TransactionFilterSerializer(HistoryFilterSerializer):
     account = account_number_field(required=False)
+
+
+class BalanceSerializer(serializers.Serializer):
+    account_number = serializers.CharField(source="number")
+    balance = MoneyField()
+    available_balance = MoneyField()
+    currency = serializers.CharField()
+    as_of = serializers.DateTimeField()

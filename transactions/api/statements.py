@@ -1,9 +1,15 @@
-"""HTTP side of statements: query validation, streamed JSON/CSV responses, OpenAPI docs.
+"""Statements rendered: query validation, streamed JSON and CSV, OpenAPI docs.
 
-The account views call `statement_response` and `mini_statement_response`; the statement itself is
-built by `transactions.statements`, the same code `manage.py statement` prints.
+The account views call `statement_response` and `mini_statement_response`; `manage.py statement`
+prints the same `json_chunks` / `csv_chunks`. The statement itself is built by
+`transactions.statements`.
 """
 
+import json
+from collections.abc import Iterator
+from decimal import Decimal
+
+from django.core.serializers.json import DjangoJSONEncoder
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
@@ -11,10 +17,21 @@ from rest_framework import serializers
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 
+from atm_project.csv_export import csv_lines
 from atm_project.fields import MoneyField
 
-from ..statements import build_statement, csv_chunks, csv_filename, json_chunks, mini_statement
+from ..statements import Statement, build_statement, mini_statement
 from .serializers import EntrySerializer
+
+CSV_COLUMNS = [
+    "created_at",
+    "transaction_id",
+    "kind",
+    "description",
+    "counterparty",
+    "amount",
+    "balance_after",
+]
 
 _DATE = {"input_formats": ["%Y-%m-%d"], "help_text": "A day (YYYY-MM-DD) in the bank's time zone."}
 
@@ -57,7 +74,61 @@ def statement_response(account, query_params) -> StreamingHttpResponse:
 
 
 def mini_statement_response(account) -> Response:
-    return Response(mini_statement(account))
+    statement = mini_statement(account)
+    return Response(
+        {
+            "account_number": statement.account_number,
+            "balance": _money(statement.balance),
+            "entries": EntrySerializer(statement.entries, many=True).data,
+        }
+    )
+
+
+def json_chunks(statement: Statement) -> Iterator[str]:
+    """The statement as one JSON document, produced piece by piece."""
+    head = json.dumps(_summary(statement))
+    yield head[:-1] + ', "entries": ['
+    separator = ""
+    for row in _entry_rows(statement):
+        yield separator + json.dumps(row, cls=DjangoJSONEncoder)
+        separator = ", "
+    yield "]}\n"
+
+
+def csv_chunks(statement: Statement) -> Iterator[str]:
+    """The statement's entries as CSV (a header row, then one row per entry, oldest first)."""
+    rows = ([row[column] for column in CSV_COLUMNS] for row in _entry_rows(statement))
+    return csv_lines(CSV_COLUMNS, rows)
+
+
+def csv_filename(statement: Statement) -> str:
+    return (
+        f"statement-{statement.account_number}-"
+        f"{statement.first_day.isoformat()}-{statement.last_day.isoformat()}.csv"
+    )
+
+
+def _summary(statement: Statement) -> dict:
+    """Everything but the entries, in the order of the JSON document."""
+    return {
+        "account_number": statement.account_number,
+        "from": statement.first_day.isoformat(),
+        "to": statement.last_day.isoformat(),
+        "opening_balance": _money(statement.opening_balance),
+        "closing_balance": _money(statement.closing_balance),
+        "total_credits": _money(statement.total_credits),
+        "total_debits": _money(statement.total_debits),
+    }
+
+
+def _entry_rows(statement: Statement) -> Iterator[dict]:
+    """The entries, oldest first, in the same shape as the account's history."""
+    for chunk in statement.entry_chunks():
+        yield from EntrySerializer(chunk, many=True).data
+
+
+def _money(value: Decimal) -> str:
+    return str(value.quantize(Decimal("0.01")))
 
 
 _StatementSerializer = inline_serializer(

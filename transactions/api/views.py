@@ -1,17 +1,126 @@
+"""Every endpoint that moves or reads money: an account's balance, deposits, withdrawals,
+history and statements (under /accounts/{number}/), transfers, and the transaction list."""
+
+from django.utils import timezone
 from django.utils.functional import cached_property
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
 
+from accounts.numbers import ACCOUNT_NUMBER_REGEX
 from accounts.selectors import accounts_of
+from atm_project.pagination import IdCursorPagination
 from atm_project.permissions import CustomerOrATMSession, atm_session
 from atm_project.schema import IDEMPOTENCY_KEY_PARAMETER, problem
 from security.throttling import MONEY_RATE_LIMITS
 
 from .. import selectors, services
 from .money import money_movement_response
-from .serializers import TransactionFilterSerializer, TransactionSerializer, TransferSerializer
+from .serializers import (
+    BalanceSerializer,
+    EntrySerializer,
+    HistoryFilterSerializer,
+    MovementSerializer,
+    TransactionFilterSerializer,
+    TransactionSerializer,
+    TransferSerializer,
+)
+from .statements import (
+    StatementNegotiation,
+    mini_statement_response,
+    mini_statement_schema,
+    statement_response,
+    statement_schema,
+)
 
 UUID_REGEX = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
+
+_MONEY_PROBLEMS = {
+    409: problem("account_not_active, or idempotency_key_in_use"),
+    422: problem("insufficient_funds, daily_limit_exceeded or idempotency_key_reused"),
+}
+
+
+def _movement_schema(summary: str):
+    return extend_schema(
+        summary=summary,
+        request=MovementSerializer,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={201: TransactionSerializer, **_MONEY_PROBLEMS},
+    )
+
+
+# The money of one of your accounts: /accounts/{number}/balance, deposit, withdraw, transactions,
+# mini-statement and statement. Opening, reading and closing the account itself is
+# accounts.api.views.AccountViewSet, on the same /accounts/ routes. (Comments, not a docstring:
+# drf-spectacular would publish a docstring as the operations' description.)
+class AccountMoneyViewSet(viewsets.GenericViewSet):
+    # What OPTIONS describes: the body of a deposit or withdrawal.
+    serializer_class = MovementSerializer
+    pagination_class = IdCursorPagination
+    lookup_field = "number"
+    lookup_value_regex = ACCOUNT_NUMBER_REGEX
+    # An ATM session (card + PIN) may use these actions, on its card's account only.
+    permission_classes = [CustomerOrATMSession]
+    atm_actions = {"balance", "deposit", "withdraw", "transactions", "mini_statement"}
+
+    def get_queryset(self):
+        return accounts_of(self.request.user)
+
+    @extend_schema(summary="Balance", responses={200: BalanceSerializer})
+    @action(detail=True, methods=["get"])
+    def balance(self, request, number=None):
+        account = self.get_object()
+        account.as_of = timezone.now()
+        return Response(BalanceSerializer(account).data)
+
+    @_movement_schema("Deposit cash")
+    @action(detail=True, methods=["post"], throttle_classes=MONEY_RATE_LIMITS)
+    def deposit(self, request, number=None):
+        return self._move(services.deposit, request, number)
+
+    @_movement_schema("Withdraw cash")
+    @action(detail=True, methods=["post"], throttle_classes=MONEY_RATE_LIMITS)
+    def withdraw(self, request, number=None):
+        return self._move(services.withdraw, request, number)
+
+    def _move(self, service, request, number):
+        params = MovementSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        return money_movement_response(
+            request,
+            lambda on_posted: service(
+                account_number=number,
+                actor=request.user,
+                on_posted=on_posted,
+                **params.validated_data,
+            ),
+        )
+
+    @extend_schema(
+        summary="History: the account's entries, newest first",
+        parameters=[HistoryFilterSerializer],
+        responses={200: EntrySerializer(many=True)},
+    )
+    @action(detail=True, methods=["get"])
+    def transactions(self, request, number=None):
+        account = self.get_object()
+        filters = HistoryFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        entries = selectors.account_history(account=account, filters=filters.validated_data)
+        page = self.paginate_queryset(entries)
+        return self.get_paginated_response(EntrySerializer(page, many=True).data)
+
+    @mini_statement_schema
+    @action(detail=True, methods=["get"], url_path="mini-statement")
+    def mini_statement(self, request, number=None):
+        return mini_statement_response(self.get_object())
+
+    @statement_schema
+    @action(detail=True, methods=["get"], content_negotiation_class=StatementNegotiation)
+    def statement(self, request, number=None):
+        return statement_response(self.get_object(), request.query_params)
 
 
 class TransferViewSet(viewsets.GenericViewSet):

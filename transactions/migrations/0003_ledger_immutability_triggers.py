@@ -11,6 +11,8 @@ SQLite has no such triggers; the Django guards are its protection.
 
 from django.db import migrations
 
+from atm_project.migration_sql import postgresql_sql
+
 CREATE = """
 CREATE FUNCTION transactions_refuse_entry_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -51,20 +53,11 @@ DROP FUNCTION IF EXISTS transactions_refuse_entry_change();
 """
 
 
-def _on_postgresql(sql: str):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            # No params: the SQL holds literal % signs (RAISE formats), not placeholders.
-            schema_editor.execute(sql, params=None)
-
-    return run
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("transactions", "0002_initial"),
     ]
 
     operations = [
-        migrations.RunPython(_on_postgresql(CREATE), _on_postgresql(DROP), elidable=False),
+        postgresql_sql(CREATE, DROP),
     ]

@@ -202,7 +202,12 @@ def test_a_slow_worker_whose_claim_was_taken_over_moves_no_money(user, account):
 
     with pytest.raises(IdempotencyKeyInUse):
         run_idempotently(
-            user=user, key="slow", fingerprint=fingerprint, move=slow_deposit, render=str
+            user=user,
+            key="slow",
+            fingerprint=fingerprint,
+            move=slow_deposit,
+            render=str,
+            render_error=str,
         )
 
     assert balance_of(account) == Decimal("500.00")

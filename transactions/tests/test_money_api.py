@@ -513,3 +513,10 @@ def test_history_filters_by_kind_and_time(auth_client, activity, account):
 def test_history_with_a_bad_filter_is_400(auth_client, account, query):
     response = auth_client.get(account_url(account, "transactions"), query)
     assert set(assert_problem(response, 400, "validation_error")["errors"]) == set(query)
+
+
+@pytest.mark.parametrize("action", ["deposit", "withdraw"])
+def test_options_describes_the_body_of_a_movement(auth_client, account, action):
+    response = auth_client.options(f"/api/v1/accounts/{account.number}/{action}/")
+    assert response.status_code == 200, response.content
+    assert set(response.json()["actions"]["POST"]) == {"amount", "description"}

@@ -6,6 +6,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from accounts.models import Account
 from atm_project.testing.live_server import run_manage, sqlite_database_url
@@ -14,6 +15,24 @@ from transactions.models import Entry, Transaction
 from transactions.reconciliation import reconcile
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def without_double_entry_triggers():
+    """What reconcile is the backstop for: on PostgreSQL, a ledger written while someone with
+    the tables' ownership had switched the double-entry triggers off (undone with the test's
+    transaction). SQLite has no such triggers."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            # Check what is already written first: ALTER TABLE refuses pending trigger events.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute(
+                "ALTER TABLE transactions_transaction"
+                " DISABLE TRIGGER transactions_transaction_double_entry"
+            )
+            cursor.execute(
+                "ALTER TABLE transactions_entry DISABLE TRIGGER transactions_entry_double_entry"
+            )
 
 
 def run_reconcile() -> tuple[str, str]:
@@ -97,7 +116,9 @@ def test_a_bank_cash_account_changed_behind_the_ledgers_back_is_named_too(busy_l
     assert [f.subject for f in reconcile().findings] == [f"account {cash.number}"]
 
 
-def test_a_transaction_whose_entries_do_not_sum_to_zero_is_named(busy_ledger):
+def test_a_transaction_whose_entries_do_not_sum_to_zero_is_named(
+    busy_ledger, without_double_entry_triggers
+):
     account = busy_ledger["account"]
     account.refresh_from_db()
     # Money from nowhere: one leg, written straight to the tables the services own. The balance
@@ -123,8 +144,34 @@ def test_a_transaction_whose_entries_do_not_sum_to_zero_is_named(busy_ledger):
         run_reconcile()
 
 
-def test_a_transaction_without_entries_is_named(busy_ledger):
+def test_a_transaction_without_entries_is_named(busy_ledger, without_double_entry_triggers):
     empty = Transaction.objects.create(
         kind="deposit", amount=Decimal("5.00"), currency="USD", account=busy_ledger["account"]
     )
     assert [f.subject for f in reconcile().findings] == [f"transaction {empty.id}"]
+
+
+def test_a_leg_on_an_account_of_another_currency_is_named(
+    busy_ledger, without_double_entry_triggers
+):
+    # Balanced, two legs, balances kept in step: only the currency rule is broken (the check
+    # SQLite relies on; PostgreSQL's trigger refuses such a transaction at commit).
+    account, euros = busy_ledger["account"], busy_ledger["euros"]
+    account.refresh_from_db()
+    euros.refresh_from_db()
+    forged = Transaction.objects.create(
+        kind="transfer", amount=Decimal("1.00"), currency="USD", account=account
+    )
+    for leg, amount in ((account, Decimal("-1.00")), (euros, Decimal("1.00"))):
+        Entry.objects.create(
+            transaction=forged,
+            account=leg,
+            amount=amount,
+            balance_after=leg.balance + amount,
+            kind="transfer",
+            created_at=forged.created_at,
+        )
+        Account.objects.filter(pk=leg.pk).update(balance=leg.balance + amount)
+    findings = reconcile().findings
+    assert [(f.check, f.subject) for f in findings] == [("currency", f"transaction {forged.id}")]
+    assert f"leg on account {euros.number} in EUR" in findings[0].detail

@@ -12,6 +12,7 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from transactions import services, statements
+from transactions.api import statements as rendering
 
 pytestmark = pytest.mark.django_db
 
@@ -159,7 +160,7 @@ def test_csv_download_parses_and_matches_the_json(auth_client, ledger):
     rows = list(csv.DictReader(io.StringIO(body_of(response).decode())))
     entries = json_statement(auth_client, mine, "2026-05-09", "2026-05-12")["entries"]
     assert rows == [
-        {column: entry[column] or "" for column in statements.CSV_COLUMNS} for entry in entries
+        {column: entry[column] or "" for column in rendering.CSV_COLUMNS} for entry in entries
     ]
 
 
@@ -186,7 +187,7 @@ def test_an_entry_posted_while_a_statement_is_being_read_is_left_out_consistentl
     with at(utc(12, 13)):
         services.deposit(account_number=mine.number, amount=Decimal("9"), actor=user)
 
-    document = json.loads("".join(statements.json_chunks(statement)))
+    document = json.loads("".join(rendering.json_chunks(statement)))
 
     assert [e["amount"] for e in document["entries"]] == ["-100.00"]
     assert document["closing_balance"] == document["entries"][-1]["balance_after"] == "685.00"
@@ -204,7 +205,7 @@ def test_a_long_statement_streams_in_chunks_with_a_fixed_number_of_queries(
         account=account, first_day=date(2026, 5, 21), last_day=date(2026, 5, 21)
     )
     with django_assert_max_num_queries(2):
-        document = json.loads("".join(statements.json_chunks(statement)))
+        document = json.loads("".join(rendering.json_chunks(statement)))
     assert len(document["entries"]) == 10
     assert document["closing_balance"] == document["entries"][-1]["balance_after"] == "10.00"
 

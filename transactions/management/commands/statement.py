@@ -4,7 +4,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Account
 from atm_project.problems import DomainError
-from transactions.statements import build_statement, csv_chunks, json_chunks
+from transactions.api.statements import csv_chunks, json_chunks
+from transactions.statements import build_statement
 
 RENDERERS = {"json": json_chunks, "csv": csv_chunks}
 
