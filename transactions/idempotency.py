@@ -1,4 +1,4 @@
-"""Idempotency keys for money-moving POSTs (API.md "Idempotency").
+"""Idempotency keys for money-moving POSTs (docs/api.md "Idempotency").
 
 A key is claimed in its own short transaction before the movement starts, so a concurrent request
 with the same key sees it at once (409 idempotency_key_in_use) instead of queueing behind the
