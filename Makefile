@@ -1,4 +1,5 @@
-# `make run` and `make test` are the two commands of API.md; both need only Python 3.11+.
+# `make run` and `make test` are the two entry points (README "Quick start"); both need only
+# Python 3.11+.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin

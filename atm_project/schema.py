@@ -1,6 +1,11 @@
 """OpenAPI: problem details and headers documented on every operation."""
 
+import re
+
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+
+from .exception_handlers import _DRF_PROBLEMS
+from .problems import DomainError
 
 IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     name="Idempotency-Key",
@@ -52,7 +57,36 @@ REQUEST_ID_HEADER = {
 
 
 def problem(description: str) -> OpenApiResponse:
+    """An error response; its description names the problem codes it can carry (see
+    `add_problem_responses`, which lists them under `x-problem-codes`)."""
     return OpenApiResponse(response=PROBLEM_SCHEMA, description=description)
+
+
+# Each error response lists, machine-readably, the `code`s its body can carry (docs/api.md's
+# error table is checked against these).
+PROBLEM_CODES_EXTENSION = "x-problem-codes"
+# Codes answered outside the exception handler's tables, by middleware and plain Django views.
+_OTHER_PROBLEM_CODES = ("payload_too_large", "server_error", "service_unavailable")
+
+
+def _domain_error_classes(base: type[DomainError] = DomainError):
+    for subclass in base.__subclasses__():
+        yield subclass
+        yield from _domain_error_classes(subclass)
+
+
+def known_problem_codes() -> set[str]:
+    """Every `code` a problem body can carry: the domain errors', DRF's errors' as the exception
+    handler names them, and those of the middleware and plain views."""
+    domain = {error.code for error in _domain_error_classes()}
+    drf = {code for _, code, _ in _DRF_PROBLEMS}
+    return domain | drf | set(_OTHER_PROBLEM_CODES)
+
+
+def problem_codes_named_in(description: str, known: set[str]) -> list[str]:
+    """The known codes a response's description names, in the order it names them."""
+    words = re.findall(r"[a-z_]+", description)
+    return list(dict.fromkeys(word for word in words if word in known))
 
 
 RETRY_AFTER_HEADER = {
@@ -100,13 +134,15 @@ HEALTHZ_PATH = {
 
 def add_problem_responses(result, generator, request, public):
     """Postprocessing hook: every operation documents the common problems, X-Request-ID,
-    Retry-After on 429 and Idempotent-Replayed where an Idempotency-Key is taken; and /healthz,
-    a plain Django view, is documented beside the API."""
+    Retry-After on 429 and Idempotent-Replayed where an Idempotency-Key is taken; every error
+    response lists its problem codes; and /healthz, a plain Django view, is documented beside
+    the API."""
     components = result.setdefault("components", {}).setdefault("schemas", {})
     components["Problem"] = PROBLEM_SCHEMA
     reference = {"$ref": "#/components/schemas/Problem"}
     paths = result.setdefault("paths", {})
     paths.setdefault("/healthz", HEALTHZ_PATH)
+    known_codes = known_problem_codes()
     for path, path_item in paths.items():
         for method, operation in path_item.items():
             if method not in {"get", "post", "put", "patch", "delete"}:
@@ -128,4 +164,7 @@ def add_problem_responses(result, generator, request, public):
                     headers.update(IDEMPOTENT_REPLAYED_HEADER)
                 if status.startswith(("4", "5")):
                     response["content"] = {"application/problem+json": {"schema": reference}}
+                    response[PROBLEM_CODES_EXTENSION] = problem_codes_named_in(
+                        response.get("description", ""), known_codes
+                    )
     return result

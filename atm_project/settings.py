@@ -186,14 +186,16 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "no-reply@atm.example")
 
-# Rate limits of API.md (security/throttling.py), counted in the shared cache above.
+# Rate limits (docs/api.md "Rate limits"; security/throttling.py), counted in the shared cache
+# above.
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
 RATELIMIT_MONEY_RATE = os.environ.get("RATELIMIT_MONEY_RATE", "120/m")
 
 # JSON bodies are small; larger ones are refused with 413 (security/middleware.py).
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", "65536"))
 
-# Headers on every response; Django's defaults, spelled out because API.md promises them.
+# Headers on every response; Django's defaults, spelled out because docs/api.md "Headers"
+# promises them.
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
@@ -288,7 +290,7 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
-# Money rules (API.md "Conventions" and "Accounts").
+# Money rules (docs/api.md "Conventions" and "Money movement").
 MAX_TRANSACTION_AMOUNT = Decimal(os.environ.get("MAX_TRANSACTION_AMOUNT", "1000000.00"))
 DEFAULT_DAILY_WITHDRAWAL_LIMIT = Decimal(
     os.environ.get("DEFAULT_DAILY_WITHDRAWAL_LIMIT", "1000.00")

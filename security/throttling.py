@@ -1,4 +1,5 @@
-"""Rate limits of API.md, as DRF throttles counted by django-ratelimit on the shared cache.
+"""Rate limits (docs/api.md "Rate limits") as DRF throttles counted by django-ratelimit on the
+shared cache.
 
 django-ratelimit keeps the counters in the `default` cache (Redis, or the database table of
 `security.cache.AtomicDatabaseCache`), so a limit holds across every gunicorn worker and host;

@@ -11,7 +11,7 @@ from accounts.models import Account
 class LedgerImmutableError(Exception):
     """Raised on any attempt to change or delete a posted transaction or entry.
 
-    The ledger is append-only (API.md "The ledger"): a mistake is corrected by a reversal. These
+    The ledger is append-only (README "Immutability"): a mistake is corrected by a reversal. These
     guards catch it in Django; on PostgreSQL triggers also refuse it (migration 0003).
     """
 

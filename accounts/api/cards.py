@@ -80,7 +80,7 @@ class CardSignInView(APIView):
         # is a 401, as on the token endpoint.
         return 'Bearer realm="api"'
 
-    # 10/min per IP and 5/min per card (API.md), on top of the card's 3-wrong-PINs block.
+    # 10/min per IP and 5/min per card (docs/api.md), on top of the card's 3-wrong-PINs block.
     throttle_classes = CARD_RATE_LIMITS
 
     @extend_schema(

@@ -1,4 +1,5 @@
-"""Accounts endpoints of API.md: list, open, detail, balance; and no way into anyone else's."""
+"""Accounts endpoints (docs/api.md "Accounts"): list, open, detail, balance; and no way into
+anyone else's."""
 
 import re
 from decimal import Decimal

@@ -1,4 +1,4 @@
-"""The HTTP conventions of API.md that hold on every route: problem details, status codes for
+"""The HTTP conventions of docs/api.md that hold on every route: problem details, status codes for
 bad requests, authentication, X-Request-ID, optional trailing slashes, no trace on a 500."""
 
 import json

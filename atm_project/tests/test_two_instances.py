@@ -28,7 +28,7 @@ pytestmark = pytest.mark.server
 REDIS_URL = os.environ.get("TWO_INSTANCES_REDIS_URL", "redis://127.0.0.1:6379/13")
 # Unlike any generated username, so the similarity validator never refuses it.
 PASSWORD = "Velvet-Harbour-7319"
-LOGIN_LIMIT = 5  # API.md: token endpoint, 5/min per username
+LOGIN_LIMIT = 5  # docs/api.md "Rate limits": token endpoint, 5/min per username
 WINDOW = 60
 
 

@@ -3,7 +3,7 @@ which gunicorn worker served each request.
 
 Servers are started by the shared `gunicorn_server` fixture (conftest.py), with the production
 settings and gunicorn config, each on a fresh migrated SQLite file seeded with the demo data of
-API.md (user demo with two funded accounts and a card).
+docs/api.md "Commands" (user demo with two funded accounts and a card).
 """
 
 import json

@@ -1,4 +1,5 @@
-"""Rate limits of API.md, in process: which endpoint, which key, what a refusal looks like."""
+"""Rate limits (docs/api.md "Rate limits"), in process: which endpoint, which key, what a
+refusal looks like."""
 
 import threading
 from datetime import timedelta

@@ -1,4 +1,4 @@
-"""On PostgreSQL, the database itself refuses to change the ledger (API.md "The ledger").
+"""On PostgreSQL, the database itself refuses to change the ledger (README "Immutability").
 
 Django's model and queryset guards stop mistakes in the application; these triggers also stop a
 hand-written UPDATE or DELETE in psql or any other client. Entries can only be inserted. A

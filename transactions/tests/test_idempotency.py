@@ -1,4 +1,4 @@
-"""Idempotency-Key on money-moving POSTs (API.md "Idempotency")."""
+"""Idempotency-Key on money-moving POSTs (docs/api.md "Idempotency")."""
 
 import io
 from datetime import timedelta

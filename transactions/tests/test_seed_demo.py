@@ -1,4 +1,5 @@
-"""`manage.py seed_demo`: exactly the demo data of API.md, funded through the ledger, idempotent."""
+"""`manage.py seed_demo`: exactly the demo data of docs/api.md "Commands", funded through the
+ledger, idempotent."""
 
 from decimal import Decimal
 from io import StringIO

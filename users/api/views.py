@@ -32,7 +32,7 @@ RESET_ACCEPTED = "If an account has this email address, a reset link is on its w
 
 
 class TokenView(TokenObtainPairView):
-    """simplejwt's sign-in with the rate limits of API.md: per IP and per username."""
+    """simplejwt's sign-in with its rate limits (docs/api.md): per IP and per username."""
 
     throttle_classes = TOKEN_RATE_LIMITS
 

@@ -1,4 +1,5 @@
-"""Auth endpoints of API.md: register, token, refresh (rotation + blacklist), logout, users/me."""
+"""Auth endpoints (docs/api.md "Authentication"): register, token, refresh (rotation +
+blacklist), logout, users/me."""
 
 import pytest
 from django.contrib.auth import get_user_model

@@ -1,4 +1,4 @@
-"""Idempotent demo data, exactly as API.md "Commands" describes."""
+"""Idempotent demo data, exactly as docs/api.md "Commands" describes."""
 
 from decimal import Decimal
 
@@ -11,14 +11,14 @@ from accounts.services import get_or_create_cash_account
 from transactions import services as ledger
 
 DEMO_USERNAME = "demo"
-# Published demo credentials (API.md), not secrets.
+# Published demo credentials (README, docs/api.md), not secrets.
 DEMO_PASSWORD = "demo-pass-2468"  # noqa: S105
 DEMO_ACCOUNTS = [
     ("1000000008", Account.Kind.CHECKING, Decimal("1000.00")),
     ("1000000016", Account.Kind.SAVINGS, Decimal("2500.00")),
 ]
 DEMO_CARD_NUMBER = "4000001234567899"
-DEMO_CARD_PIN = "2468"  # published demo PIN (API.md), not a secret
+DEMO_CARD_PIN = "2468"  # published demo PIN (README), not a secret
 DEMO_CARD_ACCOUNT = "1000000008"
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD = "admin-pass-2468"  # noqa: S105
