@@ -11,11 +11,10 @@ from django.test import override_settings
 
 from accounts.services import open_account
 from atm_project.problems import DailyLimitExceeded
+from atm_project.testing.racing import race
 from transactions import services
 from transactions.models import Transaction
 from transactions.reconciliation import reconcile
-
-from .racing import race
 
 pytestmark = pytest.mark.django_db
 

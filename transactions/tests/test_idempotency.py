@@ -9,12 +9,11 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from atm_project.problems import IdempotencyKeyInUse
+from atm_project.testing.racing import race
 from transactions import services
 from transactions.idempotency import request_fingerprint, run_idempotently
 from transactions.models import IdempotencyKey, Transaction
 from transactions.reconciliation import reconcile
-
-from .racing import race
 
 pytestmark = pytest.mark.django_db
 
