@@ -10,6 +10,7 @@ from django.db.models import ProtectedError
 from accounts.models import Account
 from accounts.services import freeze_account, get_or_create_cash_account, unfreeze_account
 from atm_project.problems import AccountNotFound, AccountStateConflict, InvalidRequest
+from atm_project.testing.problems import assert_problem
 from transactions.models import Transaction
 
 pytestmark = pytest.mark.django_db
@@ -29,9 +30,7 @@ def status_of(account) -> str:
 
 
 def assert_refused_as_not_active(response) -> None:
-    assert response.status_code == 409, response.content
-    assert response["Content-Type"] == "application/problem+json"
-    assert response.json()["code"] == "account_not_active"
+    assert_problem(response, 409, "account_not_active")
 
 
 def movement_attempts(client, account, other):
@@ -138,8 +137,7 @@ def test_a_reason_is_required(account, reason):
 
 def test_closing_an_account_that_holds_money_is_409_account_not_empty(auth_client, account):
     response = auth_client.post(url(account, "close"))
-    assert response.status_code == 409
-    assert response.json()["code"] == "account_not_empty"
+    assert_problem(response, 409, "account_not_empty")
     assert status_of(account) == Account.Status.ACTIVE
 
 

@@ -11,18 +11,11 @@ from accounts.cards import expiry_date, pin_problem, sign_in_with_card, unblock_
 from accounts.models import Account, Card
 from accounts.numbers import is_luhn_valid
 from accounts.tests.factories import issue_test_card
+from atm_project.testing.problems import assert_problem
 
 
 def cards_url(account) -> str:
     return f"/api/v1/accounts/{account.number}/cards/"
-
-
-def assert_problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == "application/problem+json"
-    body = response.json()
-    assert body["code"] == code
-    return body
 
 
 def test_issuing_a_card_returns_its_full_number_once(auth_client, account):

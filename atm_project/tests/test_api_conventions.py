@@ -9,32 +9,13 @@ import pytest
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
-from accounts.models import Account
+from atm_project.testing.ledger import ledger_snapshot
+from atm_project.testing.problems import PROBLEM_CONTENT_TYPE as PROBLEM
+from atm_project.testing.problems import assert_problem
 from transactions import services as ledger
-from transactions.models import Entry, Transaction
+from transactions.models import Transaction
 
 pytestmark = pytest.mark.django_db
-
-PROBLEM = "application/problem+json"
-
-
-def assert_problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == PROBLEM
-    body = response.json()
-    assert (body["status"], body["code"]) == (status, code)
-    assert body["type"].startswith("https://")
-    assert body["title"] and body["detail"]
-    assert body["request_id"] == response["X-Request-ID"]
-    return body
-
-
-def ledger_snapshot() -> tuple:
-    return (
-        dict(Account.objects.values_list("number", "balance")),
-        Entry.objects.count(),
-        Transaction.objects.count(),
-    )
 
 
 def protected_requests(number: str, transaction_id: str) -> list[tuple[str, str, dict | None]]:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.test import override_settings
 
+from atm_project.testing.problems import assert_problem
 from transactions import services as ledger
 
 pytestmark = pytest.mark.django_db
@@ -150,11 +151,7 @@ def test_an_oversized_api_body_is_413_before_it_is_read(auth_client, account, se
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
     path = f"/api/v1/accounts/{account.number}/deposit/"
     response = auth_client.post(path, {"amount": "1.00", "description": "x" * 2000}, format="json")
-    assert response.status_code == 413
-    assert response["Content-Type"] == "application/problem+json"
-    body = response.json()
-    assert body["code"] == "payload_too_large"
-    assert body["status"] == 413
+    assert_problem(response, 413, "payload_too_large")
     account.refresh_from_db()
     assert str(account.balance) == "500.00"
     # Just under the cap is read and served as usual.

@@ -11,6 +11,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
+from atm_project.testing.problems import assert_problem
 from transactions import services, statements
 
 pytestmark = pytest.mark.django_db
@@ -224,17 +225,13 @@ def test_a_long_statement_streams_in_chunks_with_a_fixed_number_of_queries(
 )
 def test_a_bad_statement_query_is_400(auth_client, account, query, field):
     response = auth_client.get(url(account), query)
-    assert response.status_code == 400
-    assert response["Content-Type"] == "application/problem+json"
-    body = response.json()
-    assert body["code"] == "validation_error"
+    body = assert_problem(response, 400, "validation_error")
     assert field in body["errors"]
 
 
 def test_a_bad_csv_query_is_still_a_json_problem(auth_client, account):
     response = auth_client.get(url(account), {"from": "x", "to": "y", "format": "csv"})
-    assert response.status_code == 400
-    assert response["Content-Type"] == "application/problem+json"
+    assert_problem(response, 400, "validation_error")
 
 
 def test_the_longest_statement_allowed_is_366_days(auth_client, account):
@@ -246,8 +243,7 @@ def test_someone_elses_account_is_404(auth_client, other_account, action):
     response = auth_client.get(
         url(other_account, action), {"from": "2026-05-01", "to": "2026-05-02"}
     )
-    assert response.status_code == 404
-    assert response.json()["code"] == "not_found"
+    assert_problem(response, 404, "not_found")
 
 
 @pytest.mark.parametrize("action", ["statement", "mini-statement"])
