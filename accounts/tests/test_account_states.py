@@ -1,15 +1,15 @@
 """Account states active / frozen / closed: who can move them, and what each state refuses."""
 
-import io
 from decimal import Decimal
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 from django.db.models import ProtectedError
 
 from accounts.models import Account
 from accounts.services import freeze_account, get_or_create_cash_account, unfreeze_account
 from atm_project.problems import AccountNotFound, AccountStateConflict, InvalidRequest
+from atm_project.testing.commands import run_command
 from atm_project.testing.problems import assert_problem
 from transactions.models import Transaction
 
@@ -171,16 +171,12 @@ def test_an_account_with_entries_cannot_be_deleted(account):
 # ---------------------------------------------------------------- commands
 
 
-def run(command: str, *args) -> str:
-    out = io.StringIO()
-    call_command(command, *args, stdout=out, stderr=io.StringIO())
-    return out.getvalue()
-
-
 def test_freeze_and_unfreeze_commands(account):
-    assert "frozen" in run("freeze_account", account.number, "--reason", "card skimmed")
+    frozen = run_command("freeze_account", account.number, "--reason", "card skimmed")
+    assert "frozen" in frozen.stdout
     assert status_of(account) == Account.Status.FROZEN
-    assert "active" in run("unfreeze_account", account.number, "--reason", "new card issued")
+    unfrozen = run_command("unfreeze_account", account.number, "--reason", "new card issued")
+    assert "active" in unfrozen.stdout
     assert status_of(account) == Account.Status.ACTIVE
 
 
@@ -197,5 +193,5 @@ def test_freeze_and_unfreeze_commands(account):
 def test_state_commands_fail_clearly(account, command, args, message):
     args = [arg.format(number=account.number) for arg in args]
     with pytest.raises(CommandError, match=message):
-        run(command, *args)
+        run_command(command, *args)
     assert status_of(account) == Account.Status.ACTIVE

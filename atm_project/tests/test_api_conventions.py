@@ -10,7 +10,6 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
 from atm_project.testing.ledger import ledger_snapshot
-from atm_project.testing.problems import PROBLEM_CONTENT_TYPE as PROBLEM
 from atm_project.testing.problems import assert_problem
 from transactions import services as ledger
 from transactions.models import Transaction
@@ -170,8 +169,7 @@ def test_json_that_is_not_an_object_is_400(auth_client, account, body):
     response = auth_client.generic(
         "POST", f"/api/v1/accounts/{account.number}/deposit/", body, "application/json"
     )
-    assert response.status_code == 400
-    assert response["Content-Type"] == PROBLEM
+    assert_problem(response, 400, "validation_error")
 
 
 # (method, path without the trailing slash, body, status of a success)
@@ -298,9 +296,7 @@ def test_a_500_outside_drf_is_a_problem_without_a_trace(monkeypatch, db):
     with monkeypatch.context() as patch:
         patch.setattr("django.db.backends.utils.CursorWrapper.execute", explode)
         response = client.get("/healthz")
-    assert response.status_code == 500
-    assert response["Content-Type"] == PROBLEM
-    assert response.json()["code"] == "server_error"
+    assert_problem(response, 500, "server_error")
     assert "hunter2" not in response.content.decode()
 
 

@@ -1,14 +1,13 @@
 """Idempotency-Key on money-moving POSTs (API.md "Idempotency")."""
 
-import io
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.core.management import call_command
 from django.utils import timezone
 
 from atm_project.problems import IdempotencyKeyInUse
+from atm_project.testing.commands import run_command
 from atm_project.testing.ledger import balance_of
 from atm_project.testing.problems import PROBLEM_CONTENT_TYPE, assert_problem
 from atm_project.testing.racing import race
@@ -204,10 +203,9 @@ def test_purge_deletes_only_keys_older_than_24_hours(auth_client, user, account)
     _claim(user, "recent", timedelta(hours=23, minutes=59), {}, "/x")
     post(auth_client, deposit_url(account), {"amount": "1"}, key="just-now")
 
-    out = io.StringIO()
-    call_command("purge_idempotency_keys", stdout=out)
+    printed = run_command("purge_idempotency_keys").stdout
 
-    assert "Deleted 1 idempotency keys" in out.getvalue()
+    assert "Deleted 1 idempotency keys" in printed
 
     assert set(IdempotencyKey.objects.values_list("key", flat=True)) == {"recent", "just-now"}
     assert reconcile().clean  # the answers go, the money they describe stays

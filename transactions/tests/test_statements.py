@@ -8,9 +8,10 @@ from decimal import Decimal
 from unittest import mock
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 from django.test import override_settings
 
+from atm_project.testing.commands import run_command
 from atm_project.testing.problems import assert_problem
 from transactions import services, statements
 
@@ -280,9 +281,7 @@ def test_mini_statement_of_a_new_account_is_empty(auth_client, user, account_fac
 
 
 def run_statement(*args) -> str:
-    out = io.StringIO()
-    call_command("statement", *args, stdout=out, stderr=io.StringIO())
-    return out.getvalue()
+    return run_command("statement", *args).stdout
 
 
 @pytest.mark.parametrize("output", ["json", "csv"])
