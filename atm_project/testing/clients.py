@@ -5,6 +5,7 @@
     tokens = sign_in(user.username)              # POST /api/v1/auth/token/, must succeed
     client = token_client(tokens["access"])      # sends that access token
     atm = atm_session(card)                      # signed in at the ATM with the card's test PIN
+    atm.post(account_url(card.account, "withdraw"), {"amount": "20.00"}, format="json")
 
 The `auth_client` and `client_for` fixtures of conftest.py are built on `bearer_client`.
 """
@@ -17,6 +18,11 @@ from users.tests.factories import DEFAULT_PASSWORD
 
 TOKEN_URL = "/api/v1/auth/token/"  # noqa: S105 - a path, not a password
 CARD_SIGN_IN_URL = "/api/v1/auth/card/"
+
+
+def account_url(account, action: str = "") -> str:
+    """The API route of `account`, or of one of its actions: account_url(account, "deposit")."""
+    return f"/api/v1/accounts/{account.number}/" + (f"{action}/" if action else "")
 
 
 def token_client(access: str, client: APIClient | None = None) -> APIClient:

@@ -28,12 +28,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from atm_project.testing.demo import DEMO_PASSWORD, DEMO_USERNAME
+
 HOST = "127.0.0.1"
 BASE_DIR = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
-# The demo data `manage.py seed_demo` loads: a customer with two funded accounts and a card.
-DEMO_USERNAME, DEMO_PASSWORD = "demo", "demo-pass-2468"
-DEMO_CHECKING, DEMO_CARD, DEMO_PIN = "1000000008", "4000001234567899", "2468"
 # gunicorn access-log lines naming the worker: pid, method, path, status. GUNICORN_CMD_ARGS
 # adds to the production config without replacing it.
 ACCESS_LOG_FORMAT = "%(p)s %(m)s %(U)s %(s)s"

@@ -12,13 +12,8 @@ from decimal import Decimal
 
 import pytest
 
-from atm_project.testing.live_server import (
-    DEMO_CARD,
-    DEMO_CHECKING,
-    DEMO_PIN,
-    sign_in,
-    worker_pids_that_served,
-)
+from atm_project.testing.demo import DEMO_CARD, DEMO_CHECKING, DEMO_PIN
+from atm_project.testing.live_server import sign_in, worker_pids_that_served
 from atm_project.testing.problems import assert_throttled
 from atm_project.testing.racing import race
 from atm_project.testing.ratelimit import WINDOW, window_end

@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Account
+from atm_project.testing.clients import account_url
 from atm_project.testing.ledger import balance_of, ledger_snapshot
 from atm_project.testing.problems import assert_problem
 from transactions import services
@@ -17,10 +18,6 @@ pytestmark = pytest.mark.django_db
 
 TRANSFERS = "/api/v1/transfers/"
 TRANSACTIONS = "/api/v1/transactions/"
-
-
-def account_url(account, action: str) -> str:
-    return f"/api/v1/accounts/{account.number}/{action}/"
 
 
 # ---------------------------------------------------------------- deposits and withdrawals
