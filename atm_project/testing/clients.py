@@ -46,10 +46,10 @@ def sign_in(username: str, password: str = DEFAULT_PASSWORD) -> dict:
     return response.json()
 
 
-def card_sign_in(card_number: str, pin: str = TEST_PIN, client: APIClient | None = None):
+def card_sign_in(card_number: str, pin: str = TEST_PIN):
     """The response of an ATM sign-in, whatever it is."""
-    client = client or APIClient()
-    return client.post(CARD_SIGN_IN_URL, {"card_number": card_number, "pin": pin}, format="json")
+    body = {"card_number": card_number, "pin": pin}
+    return APIClient().post(CARD_SIGN_IN_URL, body, format="json")
 
 
 def atm_session(card, pin: str = TEST_PIN) -> APIClient:
