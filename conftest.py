@@ -7,17 +7,11 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.tests.factories import AccountFactory
+from atm_project.testing.clients import bearer_client
 from atm_project.testing.live_server import LiveServer, run_gunicorn, sqlite_database_url
 from users.tests.factories import UserFactory
-
-
-def bearer_client(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
-    return client
 
 
 @pytest.fixture(autouse=True)

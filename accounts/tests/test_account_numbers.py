@@ -4,11 +4,11 @@ import itertools
 import threading
 
 import pytest
-from django.db import connection
 
 from accounts import services
 from accounts.models import Account
 from accounts.numbers import is_luhn_valid, luhn_check_digit
+from atm_project.testing.racing import race
 from users.tests.factories import UserFactory
 
 
@@ -68,26 +68,11 @@ def test_concurrent_openings_get_distinct_numbers_and_one_cash_account(
     requires_postgres, colliding_numbers
 ):
     owners = [UserFactory() for _ in range(8)]
-    barrier = threading.Barrier(len(owners))
-    opened: list = []
-    errors: list = []
 
-    def open_three(owner) -> None:
-        try:
-            barrier.wait(timeout=30)
-            for _ in range(3):
-                opened.append(services.open_account(owner=owner).number)
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            connection.close()
+    def open_three(i: int) -> list[str]:
+        return [services.open_account(owner=owners[i]).number for _ in range(3)]
 
-    threads = [threading.Thread(target=open_three, args=(owner,)) for owner in owners]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert errors == []
+    opened = [number for numbers in race(len(owners), open_three) for number in numbers]
     assert len(opened) == len(set(opened)) == 24
     assert all(is_luhn_valid(number) for number in opened)
     # The first openings also raced to create the bank's cash account: still exactly one.

@@ -1,22 +1,20 @@
 """Account states active / frozen / closed: who can move them, and what each state refuses."""
 
-import io
 from decimal import Decimal
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 from django.db.models import ProtectedError
 
 from accounts.models import Account
 from accounts.services import freeze_account, get_or_create_cash_account, unfreeze_account
 from atm_project.problems import AccountNotFound, AccountStateConflict, InvalidRequest
+from atm_project.testing.clients import account_url
+from atm_project.testing.commands import run_command
+from atm_project.testing.problems import assert_problem
 from transactions.models import Transaction
 
 pytestmark = pytest.mark.django_db
-
-
-def url(account, action: str = "") -> str:
-    return f"/api/v1/accounts/{account.number}/{action + '/' if action else ''}"
 
 
 def freeze(account) -> Account:
@@ -29,16 +27,18 @@ def status_of(account) -> str:
 
 
 def assert_refused_as_not_active(response) -> None:
-    assert response.status_code == 409, response.content
-    assert response["Content-Type"] == "application/problem+json"
-    assert response.json()["code"] == "account_not_active"
+    assert_problem(response, 409, "account_not_active")
 
 
 def movement_attempts(client, account, other):
     """Every way money could move in or out of `account`, as the owner of `account` sees it."""
     return {
-        "deposit": lambda: client.post(url(account, "deposit"), {"amount": "5"}, format="json"),
-        "withdraw": lambda: client.post(url(account, "withdraw"), {"amount": "5"}, format="json"),
+        "deposit": lambda: client.post(
+            account_url(account, "deposit"), {"amount": "5"}, format="json"
+        ),
+        "withdraw": lambda: client.post(
+            account_url(account, "withdraw"), {"amount": "5"}, format="json"
+        ),
         "transfer out": lambda: client.post(
             "/api/v1/transfers/",
             {"from_account": account.number, "to_account": other.number, "amount": "5"},
@@ -74,7 +74,7 @@ def test_a_frozen_account_refuses_every_movement(auth_client, account, second_ac
 def test_a_closed_account_refuses_every_movement(auth_client, user, account_factory, attempt):
     emptied = account_factory(owner=user)
     funded = account_factory(owner=user, balance="100.00")
-    assert auth_client.post(url(emptied, "close")).status_code == 200
+    assert auth_client.post(account_url(emptied, "close")).status_code == 200
 
     assert_refused_as_not_active(movement_attempts(auth_client, emptied, funded)[attempt]())
 
@@ -84,19 +84,19 @@ def test_frozen_and_closed_accounts_stay_readable(auth_client, user, account_fac
     frozen = account_factory(owner=user, balance="20.00")
     freeze(frozen)
     closed = account_factory(owner=user)
-    auth_client.post(url(closed, "close"))
+    auth_client.post(account_url(closed, "close"))
     for account in (frozen, closed):
-        response = auth_client.get(url(account, action))
+        response = auth_client.get(account_url(account, action))
         assert response.status_code == 200, response.content
-    assert auth_client.get(url(frozen)).json()["status"] == "frozen"
-    assert auth_client.get(url(closed)).json()["status"] == "closed"
+    assert auth_client.get(account_url(frozen)).json()["status"] == "frozen"
+    assert auth_client.get(account_url(closed)).json()["status"] == "closed"
 
 
 def test_unfreezing_lets_money_move_again(auth_client, account):
     freeze(account)
     unfrozen = unfreeze_account(number=account.number, actor=None, reason="customer verified")
     assert unfrozen.status == status_of(account) == Account.Status.ACTIVE
-    response = auth_client.post(url(account, "withdraw"), {"amount": "5"}, format="json")
+    response = auth_client.post(account_url(account, "withdraw"), {"amount": "5"}, format="json")
     assert response.status_code == 201
 
 
@@ -111,7 +111,7 @@ def test_freezing_a_frozen_account_or_unfreezing_an_active_one_is_a_conflict(acc
 
 def test_a_closed_account_can_be_neither_frozen_nor_unfrozen(auth_client, user, account_factory):
     closed = account_factory(owner=user)
-    auth_client.post(url(closed, "close"))
+    auth_client.post(account_url(closed, "close"))
     for change in (freeze_account, unfreeze_account):
         with pytest.raises(AccountStateConflict):
             change(number=closed.number, actor=None, reason="r")
@@ -137,30 +137,29 @@ def test_a_reason_is_required(account, reason):
 
 
 def test_closing_an_account_that_holds_money_is_409_account_not_empty(auth_client, account):
-    response = auth_client.post(url(account, "close"))
-    assert response.status_code == 409
-    assert response.json()["code"] == "account_not_empty"
+    response = auth_client.post(account_url(account, "close"))
+    assert_problem(response, 409, "account_not_empty")
     assert status_of(account) == Account.Status.ACTIVE
 
 
 def test_an_account_emptied_to_zero_can_be_closed_once(auth_client, account):
-    auth_client.post(url(account, "withdraw"), {"amount": "500.00"}, format="json")
-    closed = auth_client.post(url(account, "close"))
+    auth_client.post(account_url(account, "withdraw"), {"amount": "500.00"}, format="json")
+    closed = auth_client.post(account_url(account, "close"))
     assert closed.status_code == 200
     assert closed.json()["status"] == "closed"
-    assert_refused_as_not_active(auth_client.post(url(account, "close")))
+    assert_refused_as_not_active(auth_client.post(account_url(account, "close")))
 
 
 def test_a_frozen_account_cannot_be_closed_by_its_owner(auth_client, user, account_factory):
     empty = account_factory(owner=user)
     freeze(empty)
-    assert_refused_as_not_active(auth_client.post(url(empty, "close")))
+    assert_refused_as_not_active(auth_client.post(account_url(empty, "close")))
     assert status_of(empty) == Account.Status.FROZEN
 
 
 def test_someone_elses_account_cannot_be_closed(auth_client, other_user, account_factory):
     theirs = account_factory(owner=other_user)
-    assert auth_client.post(url(theirs, "close")).status_code == 404
+    assert auth_client.post(account_url(theirs, "close")).status_code == 404
     assert status_of(theirs) == Account.Status.ACTIVE
 
 
@@ -173,16 +172,12 @@ def test_an_account_with_entries_cannot_be_deleted(account):
 # ---------------------------------------------------------------- commands
 
 
-def run(command: str, *args) -> str:
-    out = io.StringIO()
-    call_command(command, *args, stdout=out, stderr=io.StringIO())
-    return out.getvalue()
-
-
 def test_freeze_and_unfreeze_commands(account):
-    assert "frozen" in run("freeze_account", account.number, "--reason", "card skimmed")
+    frozen = run_command("freeze_account", account.number, "--reason", "card skimmed")
+    assert "frozen" in frozen.stdout
     assert status_of(account) == Account.Status.FROZEN
-    assert "active" in run("unfreeze_account", account.number, "--reason", "new card issued")
+    unfrozen = run_command("unfreeze_account", account.number, "--reason", "new card issued")
+    assert "active" in unfrozen.stdout
     assert status_of(account) == Account.Status.ACTIVE
 
 
@@ -199,5 +194,5 @@ def test_freeze_and_unfreeze_commands(account):
 def test_state_commands_fail_clearly(account, command, args, message):
     args = [arg.format(number=account.number) for arg in args]
     with pytest.raises(CommandError, match=message):
-        run(command, *args)
+        run_command(command, *args)
     assert status_of(account) == Account.Status.ACTIVE

@@ -10,7 +10,8 @@ from django.utils.dateparse import parse_datetime
 
 from accounts.models import Account
 from accounts.numbers import is_luhn_valid
-from transactions.models import Entry, Transaction
+from atm_project.testing.ledger import ledger_snapshot
+from atm_project.testing.problems import assert_problem
 
 pytestmark = pytest.mark.django_db
 
@@ -26,16 +27,6 @@ ACCOUNT_FIELDS = {
     "daily_withdrawal_limit",
     "opened_at",
 }
-
-
-def ledger_snapshot() -> dict:
-    """Everything a refused request must leave untouched."""
-    return {
-        "balances": dict(Account.objects.values_list("number", "balance")),
-        "entries": Entry.objects.count(),
-        "transactions": Transaction.objects.count(),
-        "statuses": dict(Account.objects.values_list("number", "status")),
-    }
 
 
 def test_open_account_defaults_to_an_empty_usd_checking_account(auth_client, user):
@@ -156,9 +147,7 @@ def test_another_users_account_is_404_like_a_missing_one_and_nothing_moves(
     number = target.number if target else "1234567897"
     before = ledger_snapshot()
     response = getattr(auth_client, method)(ACCOUNTS + path.format(number=number), payload, "json")
-    assert response.status_code == 404, response.content
-    assert response["Content-Type"] == "application/problem+json"
-    assert response.json()["code"] == "not_found"
+    assert_problem(response, 404, "not_found")
     assert ledger_snapshot() == before
 
 
@@ -181,8 +170,7 @@ def test_transfer_out_of_someone_elses_account_is_404_and_nothing_moves(
         {"from_account": other_account.number, "to_account": account.number, "amount": "10"},
         format="json",
     )
-    assert response.status_code == 404
-    assert response.json()["code"] == "not_found"
+    assert_problem(response, 404, "not_found")
     assert ledger_snapshot() == before
 
 

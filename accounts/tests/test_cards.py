@@ -11,22 +11,12 @@ from accounts.cards import expiry_date, pin_problem, sign_in_with_card, unblock_
 from accounts.models import Account, Card
 from accounts.numbers import is_luhn_valid
 from accounts.tests.factories import issue_test_card
-
-
-def cards_url(account) -> str:
-    return f"/api/v1/accounts/{account.number}/cards/"
-
-
-def assert_problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == "application/problem+json"
-    body = response.json()
-    assert body["code"] == code
-    return body
+from atm_project.testing.clients import account_url
+from atm_project.testing.problems import assert_problem
 
 
 def test_issuing_a_card_returns_its_full_number_once(auth_client, account):
-    response = auth_client.post(cards_url(account), {"pin": "2468"}, format="json")
+    response = auth_client.post(account_url(account, "cards"), {"pin": "2468"}, format="json")
 
     assert response.status_code == 201, response.content
     body = response.json()
@@ -41,7 +31,7 @@ def test_issuing_a_card_returns_its_full_number_once(auth_client, account):
 
 
 def test_the_pin_is_stored_only_as_a_hash(auth_client, account):
-    auth_client.post(cards_url(account), {"pin": "2468"}, format="json")
+    auth_client.post(account_url(account, "cards"), {"pin": "2468"}, format="json")
 
     card = Card.objects.get(account=account)
     assert "2468" not in card.pin_hash
@@ -88,7 +78,7 @@ def test_pins_that_are_not_trivial_are_accepted(pin):
 @pytest.mark.django_db
 @pytest.mark.parametrize("pin", ["246", "9876", 1234])
 def test_the_endpoint_refuses_a_weak_pin(auth_client, account, pin):
-    response = auth_client.post(cards_url(account), {"pin": pin}, format="json")
+    response = auth_client.post(account_url(account, "cards"), {"pin": pin}, format="json")
 
     body = assert_problem(response, 400, "validation_error")
     assert "pin" in body["errors"]
@@ -97,13 +87,15 @@ def test_the_endpoint_refuses_a_weak_pin(auth_client, account, pin):
 
 def test_a_pin_is_required(auth_client, account):
     body = assert_problem(
-        auth_client.post(cards_url(account), {}, format="json"), 400, "validation_error"
+        auth_client.post(account_url(account, "cards"), {}, format="json"), 400, "validation_error"
     )
     assert "pin" in body["errors"]
 
 
 def test_only_the_owner_can_issue_a_card(client_for, other_user, account):
-    response = client_for(other_user).post(cards_url(account), {"pin": "2468"}, format="json")
+    response = client_for(other_user).post(
+        account_url(account, "cards"), {"pin": "2468"}, format="json"
+    )
 
     assert_problem(response, 404, "not_found")
     assert not Card.objects.exists()
@@ -120,13 +112,13 @@ def test_unknown_account_is_not_found(auth_client):
 def test_no_card_on_an_account_that_is_not_active(auth_client, account, status):
     Account.objects.filter(pk=account.pk).update(status=status)
 
-    response = auth_client.post(cards_url(account), {"pin": "2468"}, format="json")
+    response = auth_client.post(account_url(account, "cards"), {"pin": "2468"}, format="json")
 
     assert_problem(response, 409, "account_not_active")
 
 
 def test_issuing_needs_a_sign_in(api_client, account):
-    response = api_client.post(cards_url(account), {"pin": "2468"}, format="json")
+    response = api_client.post(account_url(account, "cards"), {"pin": "2468"}, format="json")
     assert_problem(response, 401, "not_authenticated")
 
 

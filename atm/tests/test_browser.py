@@ -12,6 +12,7 @@ from django.core.management import call_command
 
 from accounts.models import Account, Card
 from accounts.tests.factories import AccountFactory, issue_test_card
+from atm_project.testing.demo import DEMO_CARD, DEMO_CHECKING, DEMO_PIN, DEMO_SAVINGS
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -21,8 +22,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-DEMO_CARD, DEMO_PIN = "4000001234567899", "2468"
-CHECKING, SAVINGS = "1000000008", "1000000016"
 # Set to a directory to keep screenshots of the page at each width (the README's comes from here).
 SCREENSHOT_DIR = os.environ.get("ATM_SCREENSHOT_DIR")
 
@@ -113,10 +112,6 @@ def sign_in(page, card: str = DEMO_CARD, pin: str = DEMO_PIN) -> None:
     button(page, "Sign in").click()
 
 
-def balance_of(number: str) -> Decimal:
-    return Account.objects.get(number=number).balance
-
-
 def test_a_customer_session_from_sign_in_to_sign_out(page, atm_url):
     from playwright.sync_api import expect
 
@@ -130,19 +125,19 @@ def test_a_customer_session_from_sign_in_to_sign_out(page, atm_url):
     button(page, "Withdraw").click()
     button(page, "20").click()
     expect_status(page, "Withdrew 20.00 USD. New balance: 980.00 USD")
-    assert balance_of(CHECKING) == Decimal("980.00")
+    assert Account.objects.get(number=DEMO_CHECKING).balance == Decimal("980.00")
 
     page.get_by_label("Other amount").fill("5000")
     button(page, "Confirm").click()
     expect_status(page, "Insufficient funds")
-    assert balance_of(CHECKING) == Decimal("980.00")
+    assert Account.objects.get(number=DEMO_CHECKING).balance == Decimal("980.00")
 
     button(page, "Transfer").click()
-    page.get_by_label("To account").fill(SAVINGS)
+    page.get_by_label("To account").fill(DEMO_SAVINGS)
     page.get_by_label("Amount", exact=True).fill("100.25")
     button(page, "Confirm").click()
-    expect_status(page, f"Transferred 100.25 USD to {SAVINGS}. New balance: 879.75 USD")
-    assert balance_of(SAVINGS) == Decimal("2600.25")
+    expect_status(page, f"Transferred 100.25 USD to {DEMO_SAVINGS}. New balance: 879.75 USD")
+    assert Account.objects.get(number=DEMO_SAVINGS).balance == Decimal("2600.25")
 
     button(page, "Deposit").click()
     page.get_by_label("Amount", exact=True).fill("1234.5")

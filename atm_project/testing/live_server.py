@@ -7,8 +7,9 @@
         assert response.status == 200
     assert "database is locked" not in server.log_text()
 
-Or, in a test, the `gunicorn_server` fixture of conftest.py, which stops every server it started.
-Only loopback is ever bound or called.
+Or, in a test, the `gunicorn_server` fixture of conftest.py, which stops every server it started
+(and `demo_server` of security/tests/conftest.py: one on a copy of the demo data). The helpers at
+the end register, sign in and open accounts over HTTP. Only loopback is ever bound or called.
 """
 
 import json
@@ -27,9 +28,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from atm_project.testing.demo import DEMO_PASSWORD, DEMO_USERNAME
+
 HOST = "127.0.0.1"
 BASE_DIR = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
+# gunicorn access-log lines naming the worker: pid, method, path, status. GUNICORN_CMD_ARGS
+# adds to the production config without replacing it.
+ACCESS_LOG_FORMAT = "%(p)s %(m)s %(U)s %(s)s"
+WORKER_ACCESS_LOG = {"GUNICORN_CMD_ARGS": f"--access-logformat '{ACCESS_LOG_FORMAT}'"}
+HTTP_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
 _template_lock = threading.Lock()
 _template_path: Path | None = None
 
@@ -67,13 +75,16 @@ def migrate_database(database_url: str) -> None:
     )
 
 
-def run_manage(database_url: str, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
-    """`manage.py ARGS` in a child process against that database, with the production settings;
-    the exit status, stdout and stderr are in the result (text)."""
+def run_manage(
+    database_url: str, *args: str, env: dict[str, str] | None = None, timeout: float = 180
+) -> subprocess.CompletedProcess:
+    """`manage.py ARGS` in a child process against that database, with the production settings
+    and `env` added to the environment; the exit status, stdout and stderr are in the result
+    (text)."""
     return subprocess.run(  # noqa: S603 - fixed argv, no shell
         [sys.executable, "manage.py", *args],
         cwd=BASE_DIR,
-        env=_server_env(database_url),
+        env=_server_env(database_url, env),
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -95,6 +106,14 @@ def sqlite_database_url(directory: Path, name: str = "server.sqlite3") -> str:
     target = Path(directory) / name
     shutil.copyfile(_template_path, target)
     return f"sqlite:///{target}"
+
+
+def seeded_database_url(directory: Path, name: str = "demo.sqlite3") -> str:
+    """Like sqlite_database_url, with the demo data loaded."""
+    url = sqlite_database_url(directory, name)
+    seeded = run_manage(url, "seed_demo")
+    assert seeded.returncode == 0, seeded.stderr
+    return url
 
 
 @dataclass(frozen=True)
@@ -220,3 +239,46 @@ def run_gunicorn(
         yield server
     finally:
         server.stop()
+
+
+# --- a customer over HTTP -----------------------------------------------------------------------
+
+
+def register(server: LiveServer, username: str, password: str) -> None:
+    created = server.request(
+        "POST", "/api/v1/auth/register/", {"username": username, "password": password}
+    )
+    assert created.status == 201, created.body
+
+
+def sign_in(
+    server: LiveServer, username: str = DEMO_USERNAME, password: str = DEMO_PASSWORD
+) -> str:
+    """An access token of the customer (the demo customer by default)."""
+    tokens = server.request(
+        "POST", "/api/v1/auth/token/", {"username": username, "password": password}
+    )
+    assert tokens.status == 200, tokens.body
+    return tokens.json()["access"]
+
+
+def open_funded_account(server: LiveServer, token: str, *, deposit: str) -> str:
+    """Open an account of the token's customer, deposit into it; its number."""
+    opened = server.request("POST", "/api/v1/accounts/", {}, token=token)
+    assert opened.status == 201, opened.body
+    number = opened.json()["number"]
+    funded = server.request(
+        "POST", f"/api/v1/accounts/{number}/deposit/", {"amount": deposit}, token=token
+    )
+    assert funded.status == 201, funded.body
+    return number
+
+
+def worker_pids_that_served(server: LiveServer, path: str) -> set[str]:
+    """Needs the server started with WORKER_ACCESS_LOG in its environment."""
+    pids = set()
+    for line in server.log_text().splitlines():
+        parts = line.split()
+        if len(parts) == 4 and parts[1] in HTTP_METHODS and parts[2] == path:
+            pids.add(parts[0])
+    return pids

@@ -9,32 +9,12 @@ import pytest
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
-from accounts.models import Account
+from atm_project.testing.ledger import ledger_snapshot
+from atm_project.testing.problems import assert_problem
 from transactions import services as ledger
-from transactions.models import Entry, Transaction
+from transactions.models import Transaction
 
 pytestmark = pytest.mark.django_db
-
-PROBLEM = "application/problem+json"
-
-
-def assert_problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == PROBLEM
-    body = response.json()
-    assert (body["status"], body["code"]) == (status, code)
-    assert body["type"].startswith("https://")
-    assert body["title"] and body["detail"]
-    assert body["request_id"] == response["X-Request-ID"]
-    return body
-
-
-def ledger_snapshot() -> tuple:
-    return (
-        dict(Account.objects.values_list("number", "balance")),
-        Entry.objects.count(),
-        Transaction.objects.count(),
-    )
 
 
 def protected_requests(number: str, transaction_id: str) -> list[tuple[str, str, dict | None]]:
@@ -189,8 +169,7 @@ def test_json_that_is_not_an_object_is_400(auth_client, account, body):
     response = auth_client.generic(
         "POST", f"/api/v1/accounts/{account.number}/deposit/", body, "application/json"
     )
-    assert response.status_code == 400
-    assert response["Content-Type"] == PROBLEM
+    assert_problem(response, 400, "validation_error")
 
 
 # (method, path without the trailing slash, body, status of a success)
@@ -317,9 +296,7 @@ def test_a_500_outside_drf_is_a_problem_without_a_trace(monkeypatch, db):
     with monkeypatch.context() as patch:
         patch.setattr("django.db.backends.utils.CursorWrapper.execute", explode)
         response = client.get("/healthz")
-    assert response.status_code == 500
-    assert response["Content-Type"] == PROBLEM
-    assert response.json()["code"] == "server_error"
+    assert_problem(response, 500, "server_error")
     assert "hunter2" not in response.content.decode()
 
 

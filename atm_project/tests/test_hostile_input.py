@@ -6,20 +6,13 @@ from urllib.parse import quote
 import pytest
 
 from accounts.models import Account
+from atm_project.testing.problems import assert_problem
 
 pytestmark = pytest.mark.django_db
 
 
 def forged_cursor(query: str) -> str:
     return quote(base64.b64encode(query.encode()).decode())
-
-
-def assert_problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == "application/problem+json"
-    body = response.json()
-    assert body["code"] == code
-    return body
 
 
 @pytest.mark.parametrize(

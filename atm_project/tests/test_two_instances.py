@@ -12,8 +12,6 @@ after, so counters of an earlier run cannot leak in.
 import os
 import time
 import uuid
-import zlib
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
@@ -21,7 +19,10 @@ import redis
 from django.db import connection
 
 from accounts.models import Account
-from atm_project.testing.live_server import run_gunicorn
+from atm_project.testing.live_server import open_funded_account, register, run_gunicorn, sign_in
+from atm_project.testing.problems import assert_throttled
+from atm_project.testing.racing import race
+from atm_project.testing.ratelimit import window_end
 
 pytestmark = pytest.mark.server
 
@@ -29,7 +30,6 @@ REDIS_URL = os.environ.get("TWO_INSTANCES_REDIS_URL", "redis://127.0.0.1:6379/13
 # Unlike any generated username, so the similarity validator never refuses it.
 PASSWORD = "Velvet-Harbour-7319"
 LOGIN_LIMIT = 5  # docs/api.md "Rate limits": token endpoint, 5/min per username
-WINDOW = 60
 
 
 def shared_redis() -> redis.Redis | None:
@@ -83,33 +83,15 @@ def username_with_time_left(needed: float = 45) -> str:
     while True:
         name = f"two-hosts-{uuid.uuid4().hex[:10]}"
         now = time.time()
-        end = now - now % WINDOW + zlib.crc32(name.casefold().encode()) % WINDOW
-        if end < now:
-            end += WINDOW
-        if end - now >= needed:
+        if window_end(name.casefold(), now) - now >= needed:
             return name
-
-
-def register(server, username: str) -> None:
-    created = server.request(
-        "POST", "/api/v1/auth/register/", {"username": username, "password": PASSWORD}
-    )
-    assert created.status == 201, created.body
-
-
-def sign_in(server, username: str) -> str:
-    tokens = server.request(
-        "POST", "/api/v1/auth/token/", {"username": username, "password": PASSWORD}
-    )
-    assert tokens.status == 200, tokens.body
-    return tokens.json()["access"]
 
 
 @pytest.mark.django_db(transaction=True)
 def test_login_throttle_counts_attempts_on_both_instances(two_instances):
     first, second = two_instances
     username = username_with_time_left()
-    register(second, username)
+    register(second, username, PASSWORD)
 
     statuses = []
     for attempt in range(LOGIN_LIMIT + 1):
@@ -119,9 +101,7 @@ def test_login_throttle_counts_attempts_on_both_instances(two_instances):
 
     # Each host alone saw 3 attempts, fewer than the limit: only a shared counter refuses the 6th.
     assert [result.status for result in statuses] == [401] * LOGIN_LIMIT + [429]
-    refused = statuses[-1]
-    assert refused.json()["code"] == "throttled"
-    assert int(refused.headers["Retry-After"]) >= 1
+    assert_throttled(statuses[-1])
     # The right password is refused too while the window lasts, on either host.
     assert (
         first.request(
@@ -135,10 +115,10 @@ def test_login_throttle_counts_attempts_on_both_instances(two_instances):
 def test_an_idempotency_key_moves_money_once_across_instances(two_instances):
     first, second = two_instances
     username = f"two-hosts-{uuid.uuid4().hex[:10]}"
-    register(second, username)
-    token = sign_in(first, username)
-    source = open_account(first, token, deposit="100.00")
-    target = open_account(second, token, deposit="1.00")
+    register(second, username, PASSWORD)
+    token = sign_in(first, username, PASSWORD)
+    source = open_funded_account(first, token, deposit="100.00")
+    target = open_funded_account(second, token, deposit="1.00")
     key = str(uuid.uuid4())
     body = {"from_account": source, "to_account": target, "amount": "10.00"}
 
@@ -149,8 +129,7 @@ def test_an_idempotency_key_moves_money_once_across_instances(two_instances):
 
     # The same request on both hosts at once, several times: whatever the interleaving, one
     # transfer. A request that finds the key still running gets 409 and may retry.
-    with ThreadPoolExecutor(max_workers=6) as pool:
-        racing = list(pool.map(send, [first, second] * 3))
+    racing = race(6, lambda i: send(two_instances[i % 2]))
     assert {result.status for result in racing} <= {201, 409}
     retried = [send(first), send(second)]
 
@@ -163,14 +142,3 @@ def test_an_idempotency_key_moves_money_once_across_instances(two_instances):
         Account.objects.filter(number__in=[source, target]).values_list("number", "balance")
     )
     assert balances == {source: Decimal("90.00"), target: Decimal("11.00")}
-
-
-def open_account(server, token: str, *, deposit: str) -> str:
-    opened = server.request("POST", "/api/v1/accounts/", {}, token=token)
-    assert opened.status == 201, opened.body
-    number = opened.json()["number"]
-    funded = server.request(
-        "POST", f"/api/v1/accounts/{number}/deposit/", {"amount": deposit}, token=token
-    )
-    assert funded.status == 201, funded.body
-    return number

@@ -1,6 +1,5 @@
 import pytest
 from django.contrib.auth.models import Group
-from django.db import connection
 from django.test import Client
 
 from audit.roles import setup_roles
@@ -44,21 +43,3 @@ def staff_client():
         return client
 
     return make
-
-
-@pytest.fixture
-def tamper():
-    """Run SQL behind the guards' back, as an intruder with database access would.
-
-    On PostgreSQL the append-only triggers are dropped first; the test's transaction rolls the
-    drop back with everything else.
-    """
-
-    def run(sql: str, params=()):
-        with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                cursor.execute("DROP TRIGGER audit_event_append_only ON audit_auditevent")
-                cursor.execute("DROP TRIGGER audit_chain_head_forward_only ON audit_auditchainhead")
-            cursor.execute(sql, params)
-
-    return run

@@ -1,6 +1,5 @@
 """The audit chain: one function appends, nothing edits, and verification finds tampering."""
 
-import threading
 from decimal import Decimal
 
 import pytest
@@ -9,6 +8,8 @@ from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from atm_project.testing.ledger import write_past_the_guards
+from atm_project.testing.racing import race
 from audit.models import AuditChainHead, AuditEvent, AuditLogIsAppendOnly
 from audit.services import GENESIS_HASH, compute_hash, mask_card_number, record_event
 from audit.verification import verify_chain
@@ -131,9 +132,11 @@ def test_an_empty_chain_verifies():
     assert verify_chain().ok
 
 
-def test_an_edited_event_is_named(tamper):
+def test_an_edited_event_is_named():
     _, edited, _ = _three_events()
-    tamper("UPDATE audit_auditevent SET data = %s WHERE id = %s", ['{"n": 42}', edited.pk])
+    write_past_the_guards(
+        "UPDATE audit_auditevent SET data = %s WHERE id = %s", ['{"n": 42}', edited.pk]
+    )
     report = verify_chain()
     assert report.first_bad_event_id == edited.pk
     assert "altered" in report.problem
@@ -142,20 +145,20 @@ def test_an_edited_event_is_named(tamper):
     assert failure.value.returncode == 1
 
 
-def test_an_edited_event_with_a_recomputed_hash_breaks_the_next_link(tamper):
+def test_an_edited_event_with_a_recomputed_hash_breaks_the_next_link():
     _, edited, following = _three_events()
     edited.action = "test.forged"
     forged_hash = compute_hash(edited)
-    tamper(
+    write_past_the_guards(
         "UPDATE audit_auditevent SET action = %s, hash = %s WHERE id = %s",
         ["test.forged", forged_hash, edited.pk],
     )
     assert verify_chain().first_bad_event_id == following.pk
 
 
-def test_a_deleted_event_shows_as_a_broken_link(tamper):
+def test_a_deleted_event_shows_as_a_broken_link():
     _, deleted, following = _three_events()
-    tamper("DELETE FROM audit_auditevent WHERE id = %s", [deleted.pk])
+    write_past_the_guards("DELETE FROM audit_auditevent WHERE id = %s", [deleted.pk])
     report = verify_chain()
     assert report.first_bad_event_id == following.pk
     assert "deleted" in report.problem
@@ -163,17 +166,17 @@ def test_a_deleted_event_shows_as_a_broken_link(tamper):
         call_command("verify_audit_chain")
 
 
-def test_a_deleted_newest_event_is_detected_by_the_chain_head(tamper):
+def test_a_deleted_newest_event_is_detected_by_the_chain_head():
     _, _, newest = _three_events()
-    tamper("DELETE FROM audit_auditevent WHERE id = %s", [newest.pk])
+    write_past_the_guards("DELETE FROM audit_auditevent WHERE id = %s", [newest.pk])
     report = verify_chain()
     assert not report.ok
     assert f"#{newest.pk}" in report.problem
 
 
-def test_a_lost_chain_head_is_rebuilt_from_the_last_event(tamper):
+def test_a_lost_chain_head_is_rebuilt_from_the_last_event():
     _, _, last = _three_events()
-    tamper("DELETE FROM audit_auditchainhead")
+    write_past_the_guards("DELETE FROM audit_auditchainhead")
     follower = record_event(action="test.after_rebuild")
     assert (follower.id, follower.prev_hash) == (last.id + 1, last.hash)
     assert verify_chain().ok
@@ -182,26 +185,13 @@ def test_a_lost_chain_head_is_rebuilt_from_the_last_event(tamper):
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_appends_never_fork_the_chain(requires_postgres):
     writers, events_each = 8, 5
-    start = threading.Barrier(writers)
-    errors = []
 
     def write(n: int) -> None:
-        try:
-            start.wait()
-            for i in range(events_each):
-                with transaction.atomic():
-                    record_event(action="test.concurrent", data={"writer": n, "i": i})
-        except Exception as error:  # reported below: a thread's exception would vanish
-            errors.append(error)
-        finally:
-            connection.close()
+        for i in range(events_each):
+            with transaction.atomic():
+                record_event(action="test.concurrent", data={"writer": n, "i": i})
 
-    threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    race(writers, write)
     report = verify_chain()
     assert report.ok, report.problem
     assert report.events_checked == AuditEvent.objects.count() == writers * events_each

@@ -2,11 +2,9 @@
 
 import json
 from decimal import Decimal
-from threading import Barrier, Thread
 
 import pytest
 from django.contrib.auth.tokens import default_token_generator
-from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils.encoding import force_bytes
@@ -14,6 +12,8 @@ from django.utils.http import urlsafe_base64_encode
 from rest_framework.test import APIClient
 
 from accounts.models import Account, Card
+from atm_project.testing.clients import sign_in
+from atm_project.testing.racing import race
 from audit.models import AuditEvent
 from audit.verification import verify_chain
 from transactions.models import Transaction
@@ -89,17 +89,11 @@ def test_sign_in_and_failed_sign_in_are_recorded_with_the_username_only(user):
 
 
 def test_logout_is_recorded(user):
-    tokens = _client().post(
-        "/api/v1/auth/token/",
-        {"username": user.username, "password": DEFAULT_PASSWORD},
-        format="json",
-    )
-    response = _client().post(
-        "/api/v1/auth/logout/", {"refresh": tokens.json()["refresh"]}, format="json"
-    )
+    refresh = sign_in(user.username)["refresh"]
+    response = _client().post("/api/v1/auth/logout/", {"refresh": refresh}, format="json")
     assert response.status_code == 204
     assert _only_event("auth.logout", response).actor == user
-    _no_secret_in_trail(tokens.json()["refresh"])
+    _no_secret_in_trail(refresh)
 
 
 def test_password_change_is_recorded(user, signed_in):
@@ -354,25 +348,17 @@ def test_concurrent_requests_leave_an_unbroken_chain(
     """Deposits into different accounts run in parallel threads, as in separate workers."""
     workers, each = 6, 3
     accounts = [account_factory(balance="10.00") for _ in range(workers)]
-    start = Barrier(workers)
-    statuses = []
+    clients = [client_for(account.owner) for account in accounts]
 
-    def deposit(account) -> None:
-        try:
-            client = client_for(account.owner)
-            start.wait()
-            for _ in range(each):
-                path = f"/api/v1/accounts/{account.number}/deposit/"
-                statuses.append(client.post(path, {"amount": "1.00"}, format="json").status_code)
-        finally:
-            connection.close()
+    def deposit(i: int) -> list[int]:
+        path = f"/api/v1/accounts/{accounts[i].number}/deposit/"
+        return [
+            clients[i].post(path, {"amount": "1.00"}, format="json").status_code
+            for _ in range(each)
+        ]
 
-    threads = [Thread(target=deposit, args=(account,)) for account in accounts]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert statuses == [201] * (workers * each)
+    statuses = race(workers, deposit)
+    assert statuses == [[201] * each] * workers
     report = verify_chain()
     assert report.ok, report.problem
     assert AuditEvent.objects.filter(action="money.deposit").count() == workers * (each + 1)

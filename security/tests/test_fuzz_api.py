@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from .live_server import sign_in
+from atm_project.testing.live_server import sign_in
 
 pytestmark = pytest.mark.server
 

@@ -8,32 +8,17 @@ per-process cache, or a counter that loses increments, lets more than the limit 
 import base64
 import json
 import time
-import zlib
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
 
-from .live_server import (
-    DEMO_CARD,
-    DEMO_CHECKING,
-    DEMO_PIN,
-    request,
-    sign_in,
-    worker_pids_that_served,
-)
+from atm_project.testing.demo import DEMO_CARD, DEMO_CHECKING, DEMO_PIN
+from atm_project.testing.live_server import sign_in, worker_pids_that_served
+from atm_project.testing.problems import assert_throttled
+from atm_project.testing.racing import race
+from atm_project.testing.ratelimit import WINDOW, window_end
 
 pytestmark = pytest.mark.server
-
-WINDOW = 60
-
-
-def window_end(key_value: str, now: float) -> int:
-    """django-ratelimit's fixed windows end at a per-key offset (crc32 of the key) within each
-    minute; the counter of a window is keyed by its end."""
-    ts = int(now)
-    end = ts - ts % WINDOW + zlib.crc32(key_value.encode()) % WINDOW
-    return end + WINDOW if end < ts else end
 
 
 def burst_in_one_window(server, key_value: str, count: int, send) -> list:
@@ -48,22 +33,14 @@ def burst_in_one_window(server, key_value: str, count: int, send) -> list:
         if attempt or end - now < 30:
             time.sleep(end - now + (WINDOW if attempt else 0) + 1)
             end = window_end(key_value, time.time())
-        with ThreadPoolExecutor(max_workers=count) as pool:
-            results = list(pool.map(lambda i: send(server, i), range(count)))
+        results = race(count, lambda i: send(server, i))
         if time.time() < end:
             return results
     pytest.fail("two bursts in a row outlasted their one-minute window: the machine is too slow")
 
 
-def assert_throttled(status: int, headers, body) -> None:
-    assert status == 429
-    assert headers["Content-Type"] == "application/problem+json"
-    assert body["code"] == "throttled"
-    assert 1 <= int(headers["Retry-After"]) <= WINDOW
-
-
 def statuses(results) -> list[int]:
-    return [status for status, _, _ in results]
+    return [result.status for result in results]
 
 
 def user_id_of(token: str) -> str:
@@ -87,24 +64,23 @@ def server(demo_server):
 def test_token_endpoint_allows_10_per_minute_per_ip_across_workers(server):
     def wrong_password(live, i):
         body = {"username": f"nobody{i}", "password": "wrong-password-123"}
-        return request(live, "POST", "/api/v1/auth/token/", body)
+        return live.request("POST", "/api/v1/auth/token/", body)
 
     results = burst_in_one_window(server, "127.0.0.1", 24, wrong_password)
 
     assert sorted(statuses(results)) == [401] * 10 + [429] * 14
     for result in results:
-        if result[0] == 429:
-            assert_throttled(*result)
+        if result.status == 429:
+            assert_throttled(result)
     assert len(worker_pids_that_served(server, "/api/v1/auth/token/")) >= 2
 
 
 def test_card_endpoint_allows_5_per_minute_per_card_across_workers(server):
-    def sign_in(live, i):
-        return request(
-            live, "POST", "/api/v1/auth/card/", {"card_number": DEMO_CARD, "pin": DEMO_PIN}
-        )
+    def card_sign_in(live, i):
+        body = {"card_number": DEMO_CARD, "pin": DEMO_PIN}
+        return live.request("POST", "/api/v1/auth/card/", body)
 
-    results = burst_in_one_window(server, DEMO_CARD, 9, sign_in)
+    results = burst_in_one_window(server, DEMO_CARD, 9, card_sign_in)
 
     assert sorted(statuses(results)) == [200] * 5 + [429] * 4
     assert len(worker_pids_that_served(server, "/api/v1/auth/card/")) >= 2
@@ -114,20 +90,20 @@ def test_money_endpoints_allow_the_per_user_rate_across_workers(server):
     # A customer token (5 minutes): an ATM session's 2 minutes may not outlast the wait below.
     token = sign_in(server)
     balance_path = f"/api/v1/accounts/{DEMO_CHECKING}/balance/"
-    before = request(server, "GET", balance_path, token=token)[2]["balance"]
+    before = server.request("GET", balance_path, token=token).json()["balance"]
     answered = []
 
     def deposit(live, i):
         path = f"/api/v1/accounts/{DEMO_CHECKING}/deposit/"
-        result = request(live, "POST", path, {"amount": "1.00"}, token=token)
-        answered.append(result[0])
+        result = live.request("POST", path, {"amount": "1.00"}, token=token)
+        answered.append(result.status)
         return result
 
     # The per-user counter is keyed by the user's primary key.
     results = burst_in_one_window(server, str(user_id_of(token)), 8, deposit)
 
     assert sorted(statuses(results)) == [201] * 5 + [429] * 3
-    after = request(server, "GET", balance_path, token=token)[2]["balance"]
+    after = server.request("GET", balance_path, token=token).json()["balance"]
     # Refused requests moved no money; every allowed one did.
     assert Decimal(after) - Decimal(before) == answered.count(201) * Decimal("1.00")
     assert len(worker_pids_that_served(server, f"/api/v1/accounts/{DEMO_CHECKING}/deposit/")) >= 2

@@ -1,37 +1,30 @@
 """Deployment settings, response headers and request limits (OWASP API8, misconfiguration)."""
 
 import json
-import os
 import re
 import secrets
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from django.test import override_settings
 
+from atm_project.testing.live_server import run_manage
+from atm_project.testing.problems import assert_problem
 from transactions import services as ledger
 
 pytestmark = pytest.mark.django_db
 
-REPO = Path(__file__).resolve().parents[2]
 ATM_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
 
 
-def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "atm_project.settings", **env}
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=REPO,
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+@pytest.fixture
+def manage(tmp_path):
+    """`manage(*args, **env)`: manage.py with the production settings in a child process; these
+    commands read settings only, so the database is a file they never open."""
+    unused_database = f"sqlite:///{tmp_path / 'unused.sqlite3'}"
+    return lambda *args, **env: run_manage(unused_database, *args, env=env)
 
 
 def production_env() -> dict:
@@ -41,20 +34,20 @@ def production_env() -> dict:
 # --- DJANGO_HTTPS -------------------------------------------------------------------------------
 
 
-def test_check_deploy_is_clean_with_the_production_environment():
+def test_check_deploy_is_clean_with_the_production_environment(manage):
     done = manage("check", "--deploy", "--fail-level", "WARNING", **production_env())
     assert done.returncode == 0, done.stdout + done.stderr
     assert "no issues" in done.stdout
 
 
-def test_check_deploy_fails_without_https():
+def test_check_deploy_fails_without_https(manage):
     # The control: the check does look at these settings, so the clean run above means something.
     done = manage("check", "--deploy", "--fail-level", "WARNING", DJANGO_HTTPS="0")
     assert done.returncode != 0
     assert "security.W004" in done.stderr + done.stdout  # no HSTS
 
 
-def test_https_switches_on_secure_cookies_hsts_redirect_and_the_proxy_header():
+def test_https_switches_on_secure_cookies_hsts_redirect_and_the_proxy_header(manage):
     script = (
         "import json; from django.conf import settings as s; print(json.dumps({name: "
         "getattr(s, name) for name in ['SESSION_COOKIE_SECURE', 'CSRF_COOKIE_SECURE', "
@@ -150,11 +143,7 @@ def test_an_oversized_api_body_is_413_before_it_is_read(auth_client, account, se
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
     path = f"/api/v1/accounts/{account.number}/deposit/"
     response = auth_client.post(path, {"amount": "1.00", "description": "x" * 2000}, format="json")
-    assert response.status_code == 413
-    assert response["Content-Type"] == "application/problem+json"
-    body = response.json()
-    assert body["code"] == "payload_too_large"
-    assert body["status"] == 413
+    assert_problem(response, 413, "payload_too_large")
     account.refresh_from_db()
     assert str(account.balance) == "500.00"
     # Just under the cap is read and served as usual.

@@ -11,11 +11,11 @@ from django.test import override_settings
 
 from accounts.services import open_account
 from atm_project.problems import DailyLimitExceeded
+from atm_project.testing.problems import assert_problem
+from atm_project.testing.racing import race
 from transactions import services
 from transactions.models import Transaction
 from transactions.reconciliation import reconcile
-
-from .racing import race
 
 pytestmark = pytest.mark.django_db
 
@@ -54,10 +54,7 @@ def test_withdrawals_up_to_the_limit_pass_and_a_cent_more_is_422(auth_client, ri
         assert withdraw(auth_client, rich_account, "400.00").status_code == 201
         refused = withdraw(auth_client, rich_account, "0.01")
 
-    assert refused.status_code == 422
-    assert refused["Content-Type"] == "application/problem+json"
-    body = refused.json()
-    assert body["code"] == "daily_limit_exceeded"
+    body = assert_problem(refused, 422, "daily_limit_exceeded")
     assert "1000.00" in body["detail"]
     rich_account.refresh_from_db()
     assert rich_account.balance == Decimal("4000.00")
@@ -66,8 +63,7 @@ def test_withdrawals_up_to_the_limit_pass_and_a_cent_more_is_422(auth_client, ri
 def test_one_withdrawal_over_the_limit_is_422_even_with_the_money(auth_client, rich_account):
     with now_is(NOON):
         response = withdraw(auth_client, rich_account, "1000.01")
-    assert response.status_code == 422
-    assert response.json()["code"] == "daily_limit_exceeded"
+    assert_problem(response, 422, "daily_limit_exceeded")
 
 
 def test_transfers_are_not_cash_and_do_not_count(auth_client, rich_account, other_account):
@@ -169,7 +165,7 @@ def test_five_racing_withdrawals_of_300_under_a_1000_limit_let_exactly_three_thr
     assert statuses == [201, 201, 201, 422, 422], [r.content for r in responses]
     for response in responses:
         if response.status_code == 422:
-            assert response.json()["code"] == "daily_limit_exceeded"
+            assert_problem(response, 422, "daily_limit_exceeded")
     account.refresh_from_db()
     assert account.balance == Decimal("1100.00")
     assert reconcile().clean

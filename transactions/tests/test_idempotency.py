@@ -1,20 +1,21 @@
 """Idempotency-Key on money-moving POSTs (docs/api.md "Idempotency")."""
 
-import io
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.core.management import call_command
 from django.utils import timezone
 
 from atm_project.problems import IdempotencyKeyInUse
+from atm_project.testing.clients import account_url
+from atm_project.testing.commands import run_command
+from atm_project.testing.ledger import balance_of
+from atm_project.testing.problems import PROBLEM_CONTENT_TYPE, assert_problem
+from atm_project.testing.racing import race
 from transactions import services
 from transactions.idempotency import request_fingerprint, run_idempotently
 from transactions.models import IdempotencyKey, Transaction
 from transactions.reconciliation import reconcile
-
-from .racing import race
 
 pytestmark = pytest.mark.django_db
 
@@ -24,31 +25,20 @@ def post(client, url: str, body: dict, key: str | None = None):
     return client.post(url, body, format="json", headers=headers)
 
 
-def deposit_url(account) -> str:
-    return f"/api/v1/accounts/{account.number}/deposit/"
-
-
-def withdraw_url(account) -> str:
-    return f"/api/v1/accounts/{account.number}/withdraw/"
-
-
-def balance_of(account) -> Decimal:
-    account.refresh_from_db()
-    return account.balance
-
-
 def movements_of(account) -> int:
     return Transaction.objects.filter(account=account).count()
 
 
 def test_a_retry_gets_the_first_answer_back_and_moves_no_money(auth_client, account):
-    first = post(auth_client, withdraw_url(account), {"amount": "40.00"}, key="atm-17")
+    first = post(auth_client, account_url(account, "withdraw"), {"amount": "40.00"}, key="atm-17")
     assert first.status_code == 201, first.content
     assert "Idempotent-Replayed" not in first
-    auth_client.post(deposit_url(account), {"amount": "5.00"}, format="json")  # later activity
+    auth_client.post(
+        account_url(account, "deposit"), {"amount": "5.00"}, format="json"
+    )  # later activity
     before = (balance_of(account), movements_of(account))
 
-    retry = post(auth_client, withdraw_url(account), {"amount": "40.00"}, key="atm-17")
+    retry = post(auth_client, account_url(account, "withdraw"), {"amount": "40.00"}, key="atm-17")
 
     assert retry.status_code == 201
     assert retry["Idempotent-Replayed"] == "true"
@@ -57,8 +47,10 @@ def test_a_retry_gets_the_first_answer_back_and_moves_no_money(auth_client, acco
 
 
 def test_a_retry_without_the_trailing_slash_is_the_same_request(auth_client, account):
-    first = post(auth_client, deposit_url(account), {"amount": 7}, key="slash")
-    retry = post(auth_client, deposit_url(account).rstrip("/"), {"amount": 7}, key="slash")
+    first = post(auth_client, account_url(account, "deposit"), {"amount": 7}, key="slash")
+    retry = post(
+        auth_client, account_url(account, "deposit").rstrip("/"), {"amount": 7}, key="slash"
+    )
     assert (first.status_code, retry.status_code) == (201, 201)
     assert retry["Idempotent-Replayed"] == "true"
     assert retry.json()["id"] == first.json()["id"]
@@ -74,29 +66,35 @@ def test_transfers_are_idempotent_too(auth_client, account, other_account):
 
 
 @pytest.mark.parametrize(
-    ("second_url", "second_body"),
+    ("second_action", "second_body"),
     [
-        (deposit_url, {"amount": "10.01"}),  # different body
-        (withdraw_url, {"amount": "10.00"}),  # different path
-        (deposit_url, {"amount": "10.00", "description": "x"}),  # one more field
+        ("deposit", {"amount": "10.01"}),  # different body
+        ("withdraw", {"amount": "10.00"}),  # different path
+        ("deposit", {"amount": "10.00", "description": "x"}),  # one more field
     ],
 )
-def test_the_same_key_for_a_different_request_is_422(auth_client, account, second_url, second_body):
-    assert post(auth_client, deposit_url(account), {"amount": "10.00"}, key="k").status_code == 201
+def test_the_same_key_for_a_different_request_is_422(
+    auth_client, account, second_action, second_body
+):
+    assert (
+        post(auth_client, account_url(account, "deposit"), {"amount": "10.00"}, key="k").status_code
+        == 201
+    )
     before = (balance_of(account), movements_of(account))
 
-    response = post(auth_client, second_url(account), second_body, key="k")
+    response = post(auth_client, account_url(account, second_action), second_body, key="k")
 
-    assert response.status_code == 422
-    assert response["Content-Type"] == "application/problem+json"
-    assert response.json()["code"] == "idempotency_key_reused"
+    assert_problem(response, 422, "idempotency_key_reused")
     assert (balance_of(account), movements_of(account)) == before
 
 
 def test_keys_are_scoped_per_user(client_for, user, other_user, account, other_account):
-    mine = post(client_for(user), deposit_url(account), {"amount": "1.00"}, key="shared")
+    mine = post(client_for(user), account_url(account, "deposit"), {"amount": "1.00"}, key="shared")
     theirs = post(
-        client_for(other_user), deposit_url(other_account), {"amount": "1.00"}, key="shared"
+        client_for(other_user),
+        account_url(other_account, "deposit"),
+        {"amount": "1.00"},
+        key="shared",
     )
     assert (mine.status_code, theirs.status_code) == (201, 201)
     assert "Idempotent-Replayed" not in theirs
@@ -108,9 +106,9 @@ def test_keys_are_scoped_per_user(client_for, user, other_user, account, other_a
 
 
 def test_a_400_from_validation_does_not_burn_the_key(auth_client, account):
-    bad = post(auth_client, deposit_url(account), {"amount": "ten"}, key="fix-me")
-    assert bad.status_code == 400
-    fixed = post(auth_client, deposit_url(account), {"amount": "10"}, key="fix-me")
+    bad = post(auth_client, account_url(account, "deposit"), {"amount": "ten"}, key="fix-me")
+    assert_problem(bad, 400, "validation_error")
+    fixed = post(auth_client, account_url(account, "deposit"), {"amount": "10"}, key="fix-me")
     assert fixed.status_code == 201, fixed.content
     assert balance_of(account) == Decimal("510.00")
 
@@ -118,8 +116,7 @@ def test_a_400_from_validation_does_not_burn_the_key(auth_client, account):
 def test_a_400_from_the_ledger_releases_the_key(auth_client, account, other_account):
     body = {"from_account": account.number, "to_account": "9999999999", "amount": "5"}
     bad = post(auth_client, "/api/v1/transfers/", body, key="retry-me")
-    assert bad.status_code == 400
-    assert "to_account" in bad.json()["errors"]
+    assert "to_account" in assert_problem(bad, 400, "validation_error")["errors"]
     assert not IdempotencyKey.objects.filter(key="retry-me").exists()
 
     fixed = post(
@@ -129,18 +126,21 @@ def test_a_400_from_the_ledger_releases_the_key(auth_client, account, other_acco
 
 
 def test_a_refusal_that_reached_the_ledger_is_kept_and_replayed(auth_client, account):
-    first = post(auth_client, withdraw_url(account), {"amount": "900.00"}, key="too-much")
-    assert first.status_code == 422
-    assert first.json()["code"] == "insufficient_funds"
-    auth_client.post(deposit_url(account), {"amount": "1000.00"}, format="json")
+    first = post(
+        auth_client, account_url(account, "withdraw"), {"amount": "900.00"}, key="too-much"
+    )
+    assert_problem(first, 422, "insufficient_funds")
+    auth_client.post(account_url(account, "deposit"), {"amount": "1000.00"}, format="json")
     before = (balance_of(account), movements_of(account))
 
     # Enough money now, but the key's answer is the first one: the withdrawal never happens.
-    retry = post(auth_client, withdraw_url(account), {"amount": "900.00"}, key="too-much")
+    retry = post(
+        auth_client, account_url(account, "withdraw"), {"amount": "900.00"}, key="too-much"
+    )
 
-    assert retry.status_code == 422
+    # The very first answer, request id included (so not assert_problem, which wants this one's).
+    assert (retry.status_code, retry["Content-Type"]) == (422, PROBLEM_CONTENT_TYPE)
     assert retry["Idempotent-Replayed"] == "true"
-    assert retry["Content-Type"] == "application/problem+json"
     assert retry.json() == first.json()
     assert (balance_of(account), movements_of(account)) == before
 
@@ -151,16 +151,17 @@ def test_a_refusal_that_reached_the_ledger_is_kept_and_replayed(auth_client, acc
     ids=["empty", "too-long", "non-ascii", "tab", "control", "del"],
 )
 def test_a_malformed_key_is_400_and_moves_nothing(auth_client, account, key):
-    response = post(auth_client, deposit_url(account), {"amount": "1"}, key=key)
-    assert response.status_code == 400
-    assert response.json()["code"] == "validation_error"
-    assert "Idempotency-Key" in response.json()["errors"]
+    response = post(auth_client, account_url(account, "deposit"), {"amount": "1"}, key=key)
+    assert "Idempotency-Key" in assert_problem(response, 400, "validation_error")["errors"]
     assert balance_of(account) == Decimal("500.00")
 
 
 def test_the_longest_and_most_varied_valid_keys_are_accepted(auth_client, account):
     for key in ["k" * 255, " ~!{}[] printable ASCII 0-9 ", "a"]:
-        assert post(auth_client, deposit_url(account), {"amount": "1"}, key=key).status_code == 201
+        assert (
+            post(auth_client, account_url(account, "deposit"), {"amount": "1"}, key=key).status_code
+            == 201
+        )
     assert balance_of(account) == Decimal("503.00")
 
 
@@ -173,17 +174,16 @@ def _claim(user, key: str, age: timedelta, body: dict, path: str) -> Idempotency
 
 
 def test_a_key_still_being_processed_is_409(auth_client, user, account):
-    _claim(user, "busy", timedelta(seconds=1), {"amount": "3"}, deposit_url(account))
-    response = post(auth_client, deposit_url(account), {"amount": "3"}, key="busy")
-    assert response.status_code == 409
-    assert response.json()["code"] == "idempotency_key_in_use"
+    _claim(user, "busy", timedelta(seconds=1), {"amount": "3"}, account_url(account, "deposit"))
+    response = post(auth_client, account_url(account, "deposit"), {"amount": "3"}, key="busy")
+    assert_problem(response, 409, "idempotency_key_in_use")
     assert balance_of(account) == Decimal("500.00")
 
 
 def test_a_claim_abandoned_by_a_dead_worker_is_taken_over(auth_client, user, account, settings):
     settings.IDEMPOTENCY_CLAIM_TIMEOUT = 30
-    _claim(user, "orphan", timedelta(seconds=31), {"amount": "3"}, deposit_url(account))
-    response = post(auth_client, deposit_url(account), {"amount": "3"}, key="orphan")
+    _claim(user, "orphan", timedelta(seconds=31), {"amount": "3"}, account_url(account, "deposit"))
+    response = post(auth_client, account_url(account, "deposit"), {"amount": "3"}, key="orphan")
     assert response.status_code == 201, response.content
     assert IdempotencyKey.objects.get(key="orphan").status == IdempotencyKey.Status.COMPLETED
     assert balance_of(account) == Decimal("503.00")
@@ -218,12 +218,11 @@ def test_a_slow_worker_whose_claim_was_taken_over_moves_no_money(user, account):
 def test_purge_deletes_only_keys_older_than_24_hours(auth_client, user, account):
     _claim(user, "old", timedelta(hours=24, seconds=1), {}, "/x")
     _claim(user, "recent", timedelta(hours=23, minutes=59), {}, "/x")
-    post(auth_client, deposit_url(account), {"amount": "1"}, key="just-now")
+    post(auth_client, account_url(account, "deposit"), {"amount": "1"}, key="just-now")
 
-    out = io.StringIO()
-    call_command("purge_idempotency_keys", stdout=out)
+    printed = run_command("purge_idempotency_keys").stdout
 
-    assert "Deleted 1 idempotency keys" in out.getvalue()
+    assert "Deleted 1 idempotency keys" in printed
 
     assert set(IdempotencyKey.objects.values_list("key", flat=True)) == {"recent", "just-now"}
     assert reconcile().clean  # the answers go, the money they describe stays
@@ -234,7 +233,9 @@ def test_ten_racing_requests_with_one_key_move_money_once(
     requires_postgres, client_for, user, account
 ):
     def withdraw(_):
-        return post(client_for(user), withdraw_url(account), {"amount": "30.00"}, key="race")
+        return post(
+            client_for(user), account_url(account, "withdraw"), {"amount": "30.00"}, key="race"
+        )
 
     responses = race(10, withdraw)
 
@@ -245,7 +246,7 @@ def test_ten_racing_requests_with_one_key_move_money_once(
     assert len({body["id"] for body in created}) == 1
     for response in responses:
         if response.status_code == 409:
-            assert response.json()["code"] == "idempotency_key_in_use"
+            assert_problem(response, 409, "idempotency_key_in_use")
     assert balance_of(account) == Decimal("470.00")
     assert Transaction.objects.filter(kind=Transaction.Kind.WITHDRAWAL).count() == 1
     assert reconcile().clean

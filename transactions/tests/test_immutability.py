@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 from django.db import DatabaseError, IntegrityError, connection, models, transaction
 
+from atm_project.testing.ledger import ledger_snapshot
 from transactions import services
 from transactions.models import Entry, LedgerImmutableError, Transaction
 from transactions.reconciliation import reconcile
@@ -17,40 +18,33 @@ def posted(user, account):
     return services.deposit(account_number=account.number, amount=Decimal("40"), actor=user)
 
 
-def ledger_rows() -> tuple:
-    return (
-        sorted(Entry.objects.values_list("id", "amount", "balance_after")),
-        sorted(Transaction.objects.values_list("id", "status", "amount", "description")),
-    )
-
-
 def test_saving_a_changed_transaction_is_refused(posted):
-    before = ledger_rows()
+    before = ledger_snapshot()
     posted.description = "edited"
     with pytest.raises(LedgerImmutableError):
         posted.save()
     posted.status = Transaction.Status.REVERSED
     with pytest.raises(LedgerImmutableError):
         posted.save(update_fields=["status"])
-    assert ledger_rows() == before
+    assert ledger_snapshot() == before
 
 
 def test_saving_a_changed_entry_is_refused(posted):
-    before = ledger_rows()
+    before = ledger_snapshot()
     entry = posted.entries.first()
     entry.amount = Decimal("4000")
     with pytest.raises(LedgerImmutableError):
         entry.save()
-    assert ledger_rows() == before
+    assert ledger_snapshot() == before
 
 
 def test_deleting_a_transaction_or_an_entry_is_refused(posted):
-    before = ledger_rows()
+    before = ledger_snapshot()
     with pytest.raises(LedgerImmutableError):
         posted.entries.first().delete()
     with pytest.raises(LedgerImmutableError):
         posted.delete()
-    assert ledger_rows() == before
+    assert ledger_snapshot() == before
 
 
 @pytest.mark.parametrize(
@@ -75,11 +69,11 @@ def test_deleting_a_transaction_or_an_entry_is_refused(posted):
     ],
 )
 def test_queryset_updates_and_deletes_are_refused(posted, attempt):
-    before = ledger_rows()
+    before = ledger_snapshot()
     # bulk_update() raises inside its own atomic block: the savepoint keeps the test usable.
     with pytest.raises(LedgerImmutableError), transaction.atomic():
         attempt()
-    assert ledger_rows() == before
+    assert ledger_snapshot() == before
 
 
 def test_the_related_managers_are_guarded_too(posted):
@@ -149,20 +143,20 @@ def refused_by_the_database(sql: str, params=()) -> bool:
     ],
 )
 def test_the_database_refuses_changes_made_around_django(requires_postgres, posted, sql):
-    before = ledger_rows()
+    before = ledger_snapshot()
     assert refused_by_the_database(sql)
-    assert ledger_rows() == before
+    assert ledger_snapshot() == before
 
 
 def test_the_database_refuses_a_plain_queryset_that_skips_the_guards(requires_postgres, posted):
-    before = ledger_rows()
+    before = ledger_snapshot()
     for attempt in (
         lambda: models.QuerySet(Entry).update(amount=Decimal("1")),
         lambda: models.QuerySet(Entry).filter(pk__gt=0)._raw_delete(connection.alias),
     ):
         with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
             attempt()
-    assert ledger_rows() == before
+    assert ledger_snapshot() == before
 
 
 def test_the_database_allows_only_posted_to_reversed(requires_postgres, posted):

@@ -10,9 +10,10 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Account
 from atm_project.problems import InvalidAmount, SameAccountTransfer
+from atm_project.testing.ledger import ledger_snapshot
 from transactions import services
 from transactions.api.money import posted_answer
-from transactions.models import Entry, Transaction
+from transactions.models import Entry
 
 pytestmark = pytest.mark.django_db
 
@@ -27,11 +28,6 @@ NOT_MOVABLE = [
     (5.0, "finite decimal"),  # a float never reaches a balance
     (True, "finite decimal"),
 ]
-
-
-def ledger_state() -> tuple:
-    balances = dict(Account.objects.values_list("number", "balance"))
-    return balances, Transaction.objects.count(), Entry.objects.count()
 
 
 def movements(user, account, other_account):
@@ -58,16 +54,16 @@ def test_the_services_refuse_an_amount_that_cannot_move(
     user, account, other_account, settings, movement, amount, reason
 ):
     settings.MAX_TRANSACTION_AMOUNT = Decimal("1000000.00")
-    before = ledger_state()
+    before = ledger_snapshot()
     with pytest.raises(InvalidAmount) as refused:
         movements(user, account, other_account)[movement](amount)
     assert refused.value.errors == {"amount": [refused.value.detail]}
     assert reason in refused.value.detail
-    assert ledger_state() == before
+    assert ledger_snapshot() == before
 
 
 def test_a_negative_transfer_cannot_pull_money_from_the_target(user, account, other_account):
-    before = ledger_state()
+    before = ledger_snapshot()
     with pytest.raises(InvalidAmount):
         services.transfer(
             from_account=account.number,
@@ -75,13 +71,13 @@ def test_a_negative_transfer_cannot_pull_money_from_the_target(user, account, ot
             amount=Decimal("-100.00"),
             actor=user,
         )
-    assert ledger_state() == before
+    assert ledger_snapshot() == before
     other_account.refresh_from_db()
     assert other_account.balance == Decimal("300.00")
 
 
 def test_a_transfer_to_the_same_account_is_refused_by_the_service(user, account):
-    before = ledger_state()
+    before = ledger_snapshot()
     with pytest.raises(SameAccountTransfer) as refused:
         services.transfer(
             from_account=account.number,
@@ -90,7 +86,7 @@ def test_a_transfer_to_the_same_account_is_refused_by_the_service(user, account)
             actor=user,
         )
     assert refused.value.errors == {"to_account": ["Cannot transfer to the same account."]}
-    assert ledger_state() == before
+    assert ledger_snapshot() == before
 
 
 def test_the_largest_amount_moves_and_is_kept_in_cents(user, account, settings):

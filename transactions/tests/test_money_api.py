@@ -7,6 +7,9 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Account
+from atm_project.testing.clients import account_url
+from atm_project.testing.ledger import balance_of, ledger_snapshot
+from atm_project.testing.problems import assert_problem
 from transactions import services
 from transactions.models import Entry, Transaction
 from transactions.reconciliation import reconcile
@@ -15,32 +18,6 @@ pytestmark = pytest.mark.django_db
 
 TRANSFERS = "/api/v1/transfers/"
 TRANSACTIONS = "/api/v1/transactions/"
-
-
-def account_url(account, action: str) -> str:
-    return f"/api/v1/accounts/{account.number}/{action}/"
-
-
-def ledger_snapshot() -> tuple:
-    return (
-        dict(Account.objects.values_list("number", "balance")),
-        Entry.objects.count(),
-        Transaction.objects.count(),
-    )
-
-
-def balance_of(account) -> Decimal:
-    account.refresh_from_db()
-    return account.balance
-
-
-def assert_problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == "application/problem+json"
-    body = response.json()
-    assert (body["status"], body["code"]) == (status, code)
-    assert {"type", "title", "detail", "request_id"} <= set(body)
-    return body
 
 
 # ---------------------------------------------------------------- deposits and withdrawals

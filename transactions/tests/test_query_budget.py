@@ -16,6 +16,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from atm_project.testing.problems import assert_problem
 from transactions.models import Transaction
 
 # The user (simplejwt, so revoked and deactivated customers are refused at once), the account lock,
@@ -121,8 +122,7 @@ def test_transfer_by_a_deactivated_customer_is_refused(customer, user):
 
     response = transfer(client, source, target, HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()))
 
-    assert response.status_code == 401
-    assert response["Content-Type"] == "application/problem+json"
+    assert_problem(response, 401, "authentication_failed")
     source.refresh_from_db()
     assert source.balance == Decimal("500.00")
 

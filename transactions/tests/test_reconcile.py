@@ -6,9 +6,10 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
 
 from accounts.models import Account
+from atm_project.testing.commands import run_command
+from atm_project.testing.ledger import switch_triggers_off
 from atm_project.testing.live_server import run_manage, sqlite_database_url
 from transactions import services as ledger
 from transactions.models import Entry, Transaction
@@ -19,26 +20,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def without_double_entry_triggers():
-    """What reconcile is the backstop for: on PostgreSQL, a ledger written while someone with
-    the tables' ownership had switched the double-entry triggers off (undone with the test's
-    transaction). SQLite has no such triggers."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            # Check what is already written first: ALTER TABLE refuses pending trigger events.
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute(
-                "ALTER TABLE transactions_transaction"
-                " DISABLE TRIGGER transactions_transaction_double_entry"
-            )
-            cursor.execute(
-                "ALTER TABLE transactions_entry DISABLE TRIGGER transactions_entry_double_entry"
-            )
-
-
-def run_reconcile() -> tuple[str, str]:
-    out, err = StringIO(), StringIO()
-    call_command("reconcile", stdout=out, stderr=err)
-    return out.getvalue(), err.getvalue()
+    """What reconcile is the backstop for: on PostgreSQL, a ledger written while someone owning
+    the tables had the double-entry triggers off. SQLite has no such triggers."""
+    switch_triggers_off()
 
 
 @pytest.fixture
@@ -57,7 +41,7 @@ def busy_ledger(user, account, other_account, account_factory):
 
 
 def test_a_ledger_kept_by_the_services_reconciles(busy_ledger):
-    out, err = run_reconcile()
+    out, err = run_command("reconcile")
     assert "Ledger reconciled: no discrepancies." in out
     assert "FAIL" not in out and err == ""
     report = reconcile()
@@ -70,7 +54,7 @@ def test_a_ledger_kept_by_the_services_reconciles(busy_ledger):
 def test_a_discrepancy_is_a_command_error_with_exit_status_1(busy_ledger):
     Account.objects.filter(pk=busy_ledger["account"].pk).update(balance=Decimal("1.00"))
     with pytest.raises(CommandError) as error:
-        run_reconcile()
+        run_command("reconcile")
     assert error.value.returncode == 1  # what manage.py exits with
 
 
@@ -93,7 +77,7 @@ def test_a_balance_changed_behind_the_ledgers_back_is_named(busy_ledger):
     # What a careless script or admin would do: no entry, no lock, no transaction.
     Account.objects.filter(pk=account.pk).update(balance=Decimal("1000.00"))
     with pytest.raises(CommandError, match="1 discrepancies"):
-        run_reconcile()
+        run_command("reconcile")
     findings = reconcile().findings
     assert [(f.check, f.subject) for f in findings] == [("balance", f"account {account.number}")]
     assert "stored balance 1000.00 but its entries sum to 449.50" in findings[0].detail
@@ -141,7 +125,7 @@ def test_a_transaction_whose_entries_do_not_sum_to_zero_is_named(
     ]
     assert "1 entries summing to 5.00" in findings[0].detail
     with pytest.raises(CommandError):
-        run_reconcile()
+        run_command("reconcile")
 
 
 def test_a_transaction_without_entries_is_named(busy_ledger, without_double_entry_triggers):

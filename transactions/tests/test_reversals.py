@@ -1,12 +1,11 @@
 """Reversals: the only way to correct the ledger, once per transaction, never overdrawing."""
 
-import io
 import json
 import uuid
 from decimal import Decimal
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 from django.db import connection
 
 from accounts.models import Account
@@ -17,6 +16,8 @@ from atm_project.problems import (
     InvalidRequest,
     TransactionAlreadyReversed,
 )
+from atm_project.testing.commands import run_command
+from atm_project.testing.ledger import ledger_snapshot, write_past_the_guards
 from audit.models import AuditEvent
 from transactions import services
 from transactions.models import Entry, Transaction
@@ -27,18 +28,6 @@ pytestmark = pytest.mark.django_db
 
 def legs(txn: Transaction) -> dict[int, Decimal]:
     return dict(Entry.objects.filter(transaction=txn).values_list("account_id", "amount"))
-
-
-def balances() -> dict[str, Decimal]:
-    return dict(Account.objects.values_list("number", "balance"))
-
-
-def ledger_state() -> tuple:
-    return (
-        balances(),
-        Entry.objects.count(),
-        sorted(Transaction.objects.values_list("id", "status")),
-    )
 
 
 def reverse(txn: Transaction, reason: str = "teller correction") -> Transaction:
@@ -91,10 +80,10 @@ def test_reversing_a_transfer_moves_the_money_back(user, account, other_account)
 def test_a_second_reversal_is_refused_and_changes_nothing(user, account):
     deposit = services.deposit(account_number=account.number, amount=Decimal("10"), actor=user)
     reverse(deposit)
-    before = ledger_state()
+    before = ledger_snapshot()
     with pytest.raises(TransactionAlreadyReversed):
         reverse(deposit)
-    assert ledger_state() == before
+    assert ledger_snapshot() == before
 
 
 def test_a_reversal_cannot_itself_be_reversed(user, account):
@@ -108,12 +97,12 @@ def test_reversing_money_already_spent_is_refused_and_changes_nothing(user, acco
     fresh = account_factory(owner=user)
     deposit = services.deposit(account_number=fresh.number, amount=Decimal("100"), actor=user)
     services.withdraw(account_number=fresh.number, amount=Decimal("70"), actor=user)
-    before = ledger_state()
+    before = ledger_snapshot()
 
     with pytest.raises(InsufficientFunds):
         reverse(deposit)
 
-    assert ledger_state() == before
+    assert ledger_snapshot() == before
     assert reconcile().clean
 
 
@@ -179,15 +168,9 @@ def test_a_reversal_appears_in_history_and_in_the_statement(auth_client, user, a
 # ---------------------------------------------------------------- the command
 
 
-def run_reverse(*args) -> str:
-    out = io.StringIO()
-    call_command("reverse_transaction", *args, stdout=out, stderr=io.StringIO())
-    return out.getvalue()
-
-
 def test_reverse_transaction_command(user, account):
     deposit = services.deposit(account_number=account.number, amount=Decimal("10"), actor=user)
-    output = run_reverse(str(deposit.id), "--reason", "duplicate")
+    output = run_command("reverse_transaction", str(deposit.id), "--reason", "duplicate").stdout
     reversal = Transaction.objects.get(reverses=deposit)
     assert str(reversal.id) in output
     assert_exact_reversal(deposit, reversal)
@@ -212,10 +195,10 @@ def test_reverse_transaction_command_refuses_clearly(user, account_factory, targ
     transaction_id = {"unknown": str(uuid.uuid4()), "not-a-uuid": "12345"}.get(
         target, str(deposit.id)
     )
-    before = ledger_state()
+    before = ledger_snapshot()
     with pytest.raises(CommandError, match=message):
-        run_reverse(transaction_id, "--reason", "try")
-    assert ledger_state() == before
+        run_command("reverse_transaction", transaction_id, "--reason", "try")
+    assert ledger_snapshot() == before
 
 
 # ---------------------------------------------------------------- reconcile sees broken links
@@ -226,15 +209,6 @@ def db_id(txn: Transaction):
     return Transaction._meta.pk.get_db_prep_value(txn.id, connection)
 
 
-def tamper(sql: str, params: list) -> None:
-    """Write past every guard, as someone with a database console would."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # Triggers would refuse this; a superuser can switch them off for the transaction.
-            cursor.execute("SET LOCAL session_replication_role = replica")
-        cursor.execute(sql, params)
-
-
 def test_reconcile_detects_a_reversed_mark_without_a_reversal(user, account):
     deposit = services.deposit(account_number=account.number, amount=Decimal("10"), actor=user)
     # Allowed even by the triggers: it is the one permitted change, just done without a reversal.
@@ -242,13 +216,15 @@ def test_reconcile_detects_a_reversed_mark_without_a_reversal(user, account):
     findings = reconcile().findings
     assert [(f.check, f.subject) for f in findings] == [("reversal", f"transaction {deposit.id}")]
     with pytest.raises(CommandError):
-        call_command("reconcile", stdout=io.StringIO(), stderr=io.StringIO())
+        run_command("reconcile")
 
 
 def test_reconcile_detects_a_reversal_of_a_transaction_not_marked_reversed(user, account):
     deposit = services.deposit(account_number=account.number, amount=Decimal("10"), actor=user)
     reversal = reverse(deposit)
-    tamper("UPDATE transactions_transaction SET status = 'posted' WHERE id = %s", [db_id(deposit)])
+    write_past_the_guards(
+        "UPDATE transactions_transaction SET status = 'posted' WHERE id = %s", [db_id(deposit)]
+    )
     details = {f.detail for f in reconcile().findings if f.subject == f"transaction {reversal.id}"}
     assert details == {"reverses a transaction not marked reversed"}
 
@@ -259,11 +235,13 @@ def test_reconcile_detects_a_reversal_that_does_not_undo_its_original(user, acco
     reversal = reverse(deposit)
     # Point the reversal at another transaction (and mark that one reversed, so only the legs
     # give the forgery away).
-    tamper(
+    write_past_the_guards(
         "UPDATE transactions_transaction SET reverses_id = %s WHERE id = %s",
         [db_id(other), db_id(reversal)],
     )
-    tamper("UPDATE transactions_transaction SET status = 'reversed' WHERE id = %s", [db_id(other)])
+    write_past_the_guards(
+        "UPDATE transactions_transaction SET status = 'reversed' WHERE id = %s", [db_id(other)]
+    )
     details = {f.detail for f in reconcile().findings}
     assert f"entries are not the opposite of transaction {other.id}" in details
     assert "marked reversed but no reversal exists" in details  # the deposit, orphaned

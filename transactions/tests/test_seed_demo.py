@@ -2,14 +2,14 @@
 ledger, idempotent."""
 
 from decimal import Decimal
-from io import StringIO
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 
 from accounts.models import Account
 from accounts.services import get_or_create_cash_account
+from atm_project.testing.clients import sign_in, token_client
+from atm_project.testing.commands import run_command
 from transactions.models import Entry, Transaction
 from transactions.reconciliation import reconcile
 
@@ -20,12 +20,6 @@ DEMO_ACCOUNTS = {
     "1000000008": ("checking", Decimal("1000.00")),
     "1000000016": ("savings", Decimal("2500.00")),
 }
-
-
-def seed(*args: str) -> str:
-    out = StringIO()
-    call_command("seed_demo", *args, stdout=out)
-    return out.getvalue()
 
 
 def demo_state() -> dict:
@@ -39,8 +33,8 @@ def demo_state() -> dict:
     }
 
 
-def test_seed_demo_creates_the_demo_customer_and_accounts(api_client):
-    seed()
+def test_seed_demo_creates_the_demo_customer_and_accounts():
+    run_command("seed_demo")
     demo = User.objects.get(username="demo")
     assert demo.check_password("demo-pass-2468")
     assert not demo.is_staff and not demo.is_superuser
@@ -58,11 +52,8 @@ def test_seed_demo_creates_the_demo_customer_and_accounts(api_client):
     assert not User.objects.filter(username="admin").exists()
 
     # And the demo customer can use them through the API.
-    tokens = api_client.post(
-        "/api/v1/auth/token/", {"username": "demo", "password": "demo-pass-2468"}, format="json"
-    ).json()
-    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
-    listed = api_client.get("/api/v1/accounts/").json()["results"]
+    demo_client = token_client(sign_in("demo", "demo-pass-2468")["access"])
+    listed = demo_client.get("/api/v1/accounts/").json()["results"]
     assert {(a["number"], a["balance"]) for a in listed} == {
         ("1000000008", "1000.00"),
         ("1000000016", "2500.00"),
@@ -70,19 +61,19 @@ def test_seed_demo_creates_the_demo_customer_and_accounts(api_client):
 
 
 def test_seed_demo_is_idempotent():
-    seed()
+    run_command("seed_demo")
     first = demo_state()
-    seed()
-    seed()
+    run_command("seed_demo")
+    run_command("seed_demo")
     assert demo_state() == first
 
 
 def test_seed_demo_keeps_the_demo_customers_changes_of_password():
-    seed()
+    run_command("seed_demo")
     demo = User.objects.get(username="demo")
     demo.set_password("changed-pass-1357")
     demo.save()
-    seed()
+    run_command("seed_demo")
     demo.refresh_from_db()
     assert demo.check_password("changed-pass-1357")
 
@@ -92,18 +83,18 @@ def test_seed_demo_funds_an_account_an_interrupted_run_left_empty():
     demo = User.objects.create_user(username="demo", password="demo-pass-2468")
     get_or_create_cash_account(currency="USD")
     Account.objects.create(number="1000000008", owner=demo, kind="checking", currency="USD")
-    seed()
+    run_command("seed_demo")
     balances = dict(Account.objects.exclude(kind="internal").values_list("number", "balance"))
     assert balances == {number: balance for number, (_, balance) in DEMO_ACCOUNTS.items()}
     assert reconcile().clean
 
 
 def test_seed_demo_with_admin_creates_the_superuser_once():
-    seed("--with-admin")
+    run_command("seed_demo", "--with-admin")
     admin = User.objects.get(username="admin")
     assert admin.is_superuser and admin.is_staff
     assert admin.check_password("admin-pass-2468")
     first = demo_state()
-    seed("--with-admin")
+    run_command("seed_demo", "--with-admin")
     assert demo_state() == first
     assert User.objects.filter(is_superuser=True).count() == 1

@@ -8,9 +8,12 @@ from decimal import Decimal
 from unittest import mock
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 from django.test import override_settings
 
+from atm_project.testing.clients import account_url
+from atm_project.testing.commands import run_command
+from atm_project.testing.problems import assert_problem
 from transactions import services, statements
 from transactions.api import statements as rendering
 
@@ -58,12 +61,8 @@ def ledger(user, other_user, account_factory):
     return mine, theirs
 
 
-def url(account, action: str = "statement") -> str:
-    return f"/api/v1/accounts/{account.number}/{action}/"
-
-
 def get_statement(client, account, first: str, last: str, **extra):
-    return client.get(url(account), {"from": first, "to": last, **extra})
+    return client.get(account_url(account, "statement"), {"from": first, "to": last, **extra})
 
 
 def body_of(response) -> bytes:
@@ -120,7 +119,7 @@ def test_statement_figures_add_up(auth_client, ledger):
 def test_entries_have_the_same_shape_as_the_history(auth_client, ledger):
     mine, _ = ledger
     statement = json_statement(auth_client, mine, "2026-05-09", "2026-05-12")
-    history = auth_client.get(url(mine, "transactions"), {"limit": 100}).json()["results"]
+    history = auth_client.get(account_url(mine, "transactions"), {"limit": 100}).json()["results"]
     assert statement["entries"] == list(reversed(history))
 
 
@@ -224,18 +223,16 @@ def test_a_long_statement_streams_in_chunks_with_a_fixed_number_of_queries(
     ids=["no-from", "no-to", "bad-month", "not-iso", "from-after-to", "too-long", "bad-format"],
 )
 def test_a_bad_statement_query_is_400(auth_client, account, query, field):
-    response = auth_client.get(url(account), query)
-    assert response.status_code == 400
-    assert response["Content-Type"] == "application/problem+json"
-    body = response.json()
-    assert body["code"] == "validation_error"
+    response = auth_client.get(account_url(account, "statement"), query)
+    body = assert_problem(response, 400, "validation_error")
     assert field in body["errors"]
 
 
 def test_a_bad_csv_query_is_still_a_json_problem(auth_client, account):
-    response = auth_client.get(url(account), {"from": "x", "to": "y", "format": "csv"})
-    assert response.status_code == 400
-    assert response["Content-Type"] == "application/problem+json"
+    response = auth_client.get(
+        account_url(account, "statement"), {"from": "x", "to": "y", "format": "csv"}
+    )
+    assert_problem(response, 400, "validation_error")
 
 
 def test_the_longest_statement_allowed_is_366_days(auth_client, account):
@@ -245,15 +242,16 @@ def test_the_longest_statement_allowed_is_366_days(auth_client, account):
 @pytest.mark.parametrize("action", ["statement", "mini-statement"])
 def test_someone_elses_account_is_404(auth_client, other_account, action):
     response = auth_client.get(
-        url(other_account, action), {"from": "2026-05-01", "to": "2026-05-02"}
+        account_url(other_account, action), {"from": "2026-05-01", "to": "2026-05-02"}
     )
-    assert response.status_code == 404
-    assert response.json()["code"] == "not_found"
+    assert_problem(response, 404, "not_found")
 
 
 @pytest.mark.parametrize("action", ["statement", "mini-statement"])
 def test_statements_need_authentication(api_client, account, action):
-    response = api_client.get(url(account, action), {"from": "2026-05-01", "to": "2026-05-02"})
+    response = api_client.get(
+        account_url(account, action), {"from": "2026-05-01", "to": "2026-05-02"}
+    )
     assert response.status_code == 401
 
 
@@ -264,20 +262,20 @@ def test_mini_statement_shows_the_balance_and_the_last_ten_entries(auth_client, 
     for amount in range(1, 13):
         services.deposit(account_number=account.number, amount=Decimal(amount), actor=user)
 
-    response = auth_client.get(url(account, "mini-statement"))
+    response = auth_client.get(account_url(account, "mini-statement"))
 
     assert response.status_code == 200
     body = response.json()
     assert list(body) == ["account_number", "balance", "entries"]
     assert (body["account_number"], body["balance"]) == (account.number, "578.00")
-    history = auth_client.get(url(account, "transactions"), {"limit": 10}).json()["results"]
+    history = auth_client.get(account_url(account, "transactions"), {"limit": 10}).json()["results"]
     assert body["entries"] == history
     assert [e["amount"] for e in body["entries"]] == [f"{n}.00" for n in range(12, 2, -1)]
 
 
 def test_mini_statement_of_a_new_account_is_empty(auth_client, user, account_factory):
     empty = account_factory(owner=user)
-    body = auth_client.get(url(empty, "mini-statement")).json()
+    body = auth_client.get(account_url(empty, "mini-statement")).json()
     assert (body["balance"], body["entries"]) == ("0.00", [])
 
 
@@ -285,9 +283,7 @@ def test_mini_statement_of_a_new_account_is_empty(auth_client, user, account_fac
 
 
 def run_statement(*args) -> str:
-    out = io.StringIO()
-    call_command("statement", *args, stdout=out, stderr=io.StringIO())
-    return out.getvalue()
+    return run_command("statement", *args).stdout
 
 
 @pytest.mark.parametrize("output", ["json", "csv"])

@@ -16,13 +16,14 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from atm_project import settings as production
+from atm_project.testing.clients import sign_in, token_client
+from atm_project.testing.problems import assert_problem
 from users.mail import wait_for_outgoing_mail
 from users.tests.factories import DEFAULT_PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 User = get_user_model()
-TOKEN = "/api/v1/auth/token/"
 REFRESH = "/api/v1/auth/token/refresh/"
 ME = "/api/v1/users/me/"
 CHANGE = "/api/v1/auth/password/change/"
@@ -31,30 +32,17 @@ CONFIRM = "/api/v1/auth/password/reset/confirm/"
 NEW_PASSWORD = "blue-otter-7431"
 
 
-def sign_in(username: str, password: str = DEFAULT_PASSWORD) -> dict:
-    response = APIClient().post(TOKEN, {"username": username, "password": password}, format="json")
+def refresh(refresh_token: str):
+    return APIClient().post(REFRESH, {"refresh": refresh_token}, format="json")
+
+
+def assert_refresh_works(refresh_token: str) -> None:
+    response = refresh(refresh_token)
     assert response.status_code == 200, response.content
-    return response.json()
 
 
-def bearer(access: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
-    return client
-
-
-def refresh_works(refresh: str) -> bool:
-    response = APIClient().post(REFRESH, {"refresh": refresh}, format="json")
-    assert response.status_code in (200, 401), response.content
-    return response.status_code == 200
-
-
-def assert_problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == "application/problem+json"
-    body = response.json()
-    assert body["code"] == code
-    return body
+def assert_refresh_refused(refresh_token: str) -> None:
+    assert_problem(refresh(refresh_token), 401, "authentication_failed")
 
 
 # --- hashing ------------------------------------------------------------------------------------
@@ -78,7 +66,7 @@ def test_an_old_pbkdf2_hash_signs_in_and_is_upgraded_to_argon2(settings):
     assert user.password.startswith("argon2$")
     assert user.check_password(NEW_PASSWORD)
     # The token was issued after the upgrade, so it is valid under the new hash.
-    assert bearer(tokens["access"]).get(ME).status_code == 200
+    assert token_client(tokens["access"]).get(ME).status_code == 200
 
 
 def test_validators_require_10_characters(api_client):
@@ -97,32 +85,32 @@ def test_validators_require_10_characters(api_client):
 def test_password_change_revokes_every_refresh_and_access_token(user):
     first, second = sign_in(user.username), sign_in(user.username)
 
-    response = bearer(first["access"]).post(
+    response = token_client(first["access"]).post(
         CHANGE, {"old_password": DEFAULT_PASSWORD, "new_password": NEW_PASSWORD}, format="json"
     )
 
     assert response.status_code == 204, response.content
-    assert not refresh_works(first["refresh"])
-    assert not refresh_works(second["refresh"])
+    assert_refresh_refused(first["refresh"])
+    assert_refresh_refused(second["refresh"])
     # Access tokens carry a hash of the old password hash: they die at once too.
-    assert_problem(bearer(second["access"]).get(ME), 401, "authentication_failed")
+    assert_problem(token_client(second["access"]).get(ME), 401, "authentication_failed")
     user.refresh_from_db()
     assert user.check_password(NEW_PASSWORD)
     fresh = sign_in(user.username, NEW_PASSWORD)
-    assert bearer(fresh["access"]).get(ME).status_code == 200
-    assert refresh_works(fresh["refresh"])
+    assert token_client(fresh["access"]).get(ME).status_code == 200
+    assert_refresh_works(fresh["refresh"])
 
 
 def test_an_access_token_from_before_a_password_change_cannot_move_money(user, account_factory):
     source = account_factory(owner=user, balance="100.00")
     target = account_factory(owner=user)
     stolen = sign_in(user.username)["access"]
-    changed = bearer(sign_in(user.username)["access"]).post(
+    changed = token_client(sign_in(user.username)["access"]).post(
         CHANGE, {"old_password": DEFAULT_PASSWORD, "new_password": NEW_PASSWORD}, format="json"
     )
     assert changed.status_code == 204
 
-    response = bearer(stolen).post(
+    response = token_client(stolen).post(
         "/api/v1/transfers/",
         {"from_account": source.number, "to_account": target.number, "amount": "60.00"},
         format="json",
@@ -142,7 +130,7 @@ def test_password_change_with_a_wrong_old_password_is_400_and_changes_nothing(us
     assert "old_password" in body["errors"]
     user.refresh_from_db()
     assert user.check_password(DEFAULT_PASSWORD)
-    assert refresh_works(tokens["refresh"])
+    assert_refresh_works(tokens["refresh"])
 
 
 @pytest.mark.parametrize("weak", ["short-1", "1234567890123", "password1234"])
@@ -227,8 +215,8 @@ def test_reset_link_sets_a_new_password_once_and_revokes_sessions(
     assert response.status_code == 204, response.content
     user.refresh_from_db()
     assert user.check_password(NEW_PASSWORD)
-    assert not refresh_works(tokens["refresh"])
-    assert_problem(bearer(tokens["access"]).get(ME), 401, "authentication_failed")
+    assert_refresh_refused(tokens["refresh"])
+    assert_problem(token_client(tokens["access"]).get(ME), 401, "authentication_failed")
     # The token hashed the old password: the same link cannot be used again.
     again = {"uid": uid, "token": token, "new_password": "green-heron-2468"}
     reused = APIClient().post(CONFIRM, again, format="json")

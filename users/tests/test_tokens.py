@@ -15,7 +15,9 @@ from django.conf import settings
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts.tests.factories import TEST_PIN, issue_test_card
+from accounts.tests.factories import issue_test_card
+from atm_project.testing.clients import card_sign_in, token_client
+from atm_project.testing.problems import assert_problem
 
 pytestmark = pytest.mark.django_db
 
@@ -49,15 +51,11 @@ def claims_of(user) -> dict:
 
 
 def get_me(token: str):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    return client.get(ME)
+    return token_client(token).get(ME)
 
 
 def assert_refused(response) -> None:
-    assert response.status_code == 401, response.content
-    assert response["Content-Type"] == "application/problem+json"
-    assert response.json()["code"] == "authentication_failed"
+    assert_problem(response, 401, "authentication_failed")
     assert response["WWW-Authenticate"].startswith("Bearer")
 
 
@@ -124,9 +122,7 @@ def test_an_access_token_cannot_refresh(user):
 
 def test_an_atm_token_cannot_refresh_nor_sign_in_as_a_customer(user, account):
     card = issue_test_card(account)
-    signed_in = APIClient().post(
-        "/api/v1/auth/card/", {"card_number": card.number, "pin": TEST_PIN}, format="json"
-    )
+    signed_in = card_sign_in(card.number)
     assert signed_in.status_code == 200, signed_in.content
     session = signed_in.json()
     assert "refresh" not in session
@@ -134,7 +130,7 @@ def test_an_atm_token_cannot_refresh_nor_sign_in_as_a_customer(user, account):
     refreshed = APIClient().post(REFRESH, {"refresh": session["access"]}, format="json")
     assert_refused(refreshed)
     # A customer-only endpoint refuses an ATM session.
-    assert get_me(session["access"]).status_code == 403
+    assert_problem(get_me(session["access"]), 403, "permission_denied")
 
 
 def lifetime_of(token) -> int:
@@ -146,9 +142,7 @@ def test_token_lifetimes_are_those_of_the_contract(user, account):
     assert lifetime_of(refresh.access_token) == 5 * 60
     assert lifetime_of(refresh) == 24 * 60 * 60
     card = issue_test_card(account)
-    session = APIClient().post(
-        "/api/v1/auth/card/", {"card_number": card.number, "pin": TEST_PIN}, format="json"
-    )
+    session = card_sign_in(card.number)
     assert session.json()["expires_in"] == 2 * 60
 
 

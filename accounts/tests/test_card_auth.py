@@ -1,13 +1,11 @@
 """ATM sign-in with card + PIN: the session token, its confinement, and the three-strike block."""
 
-import threading
 import uuid
 from datetime import timedelta
 from unittest import mock
 
 import pytest
 from django.contrib.auth.hashers import make_password
-from django.db import connection
 from django.utils import timezone
 from drf_spectacular.generators import EndpointEnumerator
 from rest_framework.permissions import AllowAny
@@ -19,27 +17,10 @@ from accounts.models import Account, Card
 from accounts.tests.factories import TEST_PIN, AccountFactory, issue_test_card
 from accounts.tokens import ATMAccessToken
 from atm_project.problems import CardBlocked
+from atm_project.testing.clients import CARD_SIGN_IN_URL, atm_session, card_sign_in, token_client
+from atm_project.testing.problems import assert_problem
+from atm_project.testing.racing import race
 from transactions.models import Transaction
-
-CARD_SIGN_IN = "/api/v1/auth/card/"
-
-
-def assert_problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == "application/problem+json"
-    body = response.json()
-    assert body["code"] == code
-    return body
-
-
-def sign_in(client, card_number: str, pin: str = TEST_PIN):
-    return client.post(CARD_SIGN_IN, {"card_number": card_number, "pin": pin}, format="json")
-
-
-def atm_client(token: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    return client
 
 
 @pytest.fixture
@@ -48,10 +29,8 @@ def card(account):
 
 
 @pytest.fixture
-def session(api_client, card) -> APIClient:
-    response = sign_in(api_client, card.number)
-    assert response.status_code == 200, response.content
-    return atm_client(response.json()["access"])
+def session(card) -> APIClient:
+    return atm_session(card)
 
 
 def attempts_of(card) -> tuple[int, str]:
@@ -63,8 +42,8 @@ def attempts_of(card) -> tuple[int, str]:
 
 
 @pytest.mark.django_db
-def test_right_pin_returns_a_two_minute_atm_token_for_the_cards_account(api_client, card):
-    response = sign_in(api_client, card.number)
+def test_right_pin_returns_a_two_minute_atm_token_for_the_cards_account(card):
+    response = card_sign_in(card.number)
 
     assert response.status_code == 200, response.content
     body = response.json()
@@ -79,55 +58,51 @@ def test_right_pin_returns_a_two_minute_atm_token_for_the_cards_account(api_clie
 
 
 @pytest.mark.django_db
-def test_wrong_pin_is_refused_and_counted(api_client, card):
-    body = assert_problem(sign_in(api_client, card.number, "1357"), 401, "authentication_failed")
+def test_wrong_pin_is_refused_and_counted(card):
+    body = assert_problem(card_sign_in(card.number, "1357"), 401, "authentication_failed")
 
     assert "access" not in body
     assert attempts_of(card) == (1, "active")
 
 
 @pytest.mark.django_db
-def test_third_wrong_pin_blocks_the_card_even_for_the_right_pin(api_client, card):
+def test_third_wrong_pin_blocks_the_card_even_for_the_right_pin(card):
     for _ in range(2):
-        assert_problem(sign_in(api_client, card.number, "1357"), 401, "authentication_failed")
-    assert_problem(sign_in(api_client, card.number, "1357"), 423, "card_blocked")
+        assert_problem(card_sign_in(card.number, "1357"), 401, "authentication_failed")
+    assert_problem(card_sign_in(card.number, "1357"), 423, "card_blocked")
 
     assert attempts_of(card) == (3, "blocked")
-    assert_problem(sign_in(api_client, card.number), 423, "card_blocked")
+    assert_problem(card_sign_in(card.number), 423, "card_blocked")
     assert attempts_of(card) == (3, "blocked")
 
 
 @pytest.mark.django_db
-def test_right_pin_resets_the_count(api_client, card):
+def test_right_pin_resets_the_count(card):
     for _ in range(2):
-        sign_in(api_client, card.number, "1357")
+        card_sign_in(card.number, "1357")
 
-    assert sign_in(api_client, card.number).status_code == 200
+    assert card_sign_in(card.number).status_code == 200
     assert attempts_of(card) == (0, "active")
     for _ in range(2):
-        assert_problem(sign_in(api_client, card.number, "1357"), 401, "authentication_failed")
+        assert_problem(card_sign_in(card.number, "1357"), 401, "authentication_failed")
     assert attempts_of(card) == (2, "active")
 
 
 @pytest.mark.django_db
-def test_unblocked_card_signs_in_again(api_client, card):
+def test_unblocked_card_signs_in_again(card):
     for _ in range(3):
-        sign_in(api_client, card.number, "1357")
+        card_sign_in(card.number, "1357")
 
     cards.unblock_card(card_number=card.number, actor=None, reason="identity checked")
 
-    assert sign_in(api_client, card.number).status_code == 200
+    assert card_sign_in(card.number).status_code == 200
 
 
 @pytest.mark.django_db
-def test_unknown_card_answers_like_a_wrong_pin(api_client, card):
-    wrong_pin = assert_problem(
-        sign_in(api_client, card.number, "1357"), 401, "authentication_failed"
-    )
+def test_unknown_card_answers_like_a_wrong_pin(card):
+    wrong_pin = assert_problem(card_sign_in(card.number, "1357"), 401, "authentication_failed")
     with mock.patch("accounts.cards.make_password", wraps=make_password) as hasher:
-        unknown = assert_problem(
-            sign_in(api_client, "4000000000000002"), 401, "authentication_failed"
-        )
+        unknown = assert_problem(card_sign_in("4000000000000002"), 401, "authentication_failed")
 
     assert unknown["title"] == wrong_pin["title"] and unknown["detail"] == wrong_pin["detail"]
     # The PIN is hashed even for an unknown card, so it costs the same time as a wrong PIN.
@@ -135,23 +110,23 @@ def test_unknown_card_answers_like_a_wrong_pin(api_client, card):
 
 
 @pytest.mark.django_db
-def test_expired_card_never_signs_in_nor_counts(api_client, account):
+def test_expired_card_never_signs_in_nor_counts(account):
     card = issue_test_card(account, expires_on=timezone.localdate() - timedelta(days=1))
 
-    assert_problem(sign_in(api_client, card.number), 401, "authentication_failed")
+    assert_problem(card_sign_in(card.number), 401, "authentication_failed")
     assert attempts_of(card) == (0, "active")
 
 
 @pytest.mark.django_db
-def test_card_on_a_closed_account_does_not_sign_in(api_client, card):
+def test_card_on_a_closed_account_does_not_sign_in(card):
     Account.objects.filter(pk=card.account_id).update(status=Account.Status.CLOSED)
-    assert_problem(sign_in(api_client, card.number), 409, "account_not_active")
+    assert_problem(card_sign_in(card.number), 409, "account_not_active")
 
 
 @pytest.mark.django_db
-def test_card_of_a_deactivated_customer_does_not_sign_in(api_client, card):
+def test_card_of_a_deactivated_customer_does_not_sign_in(card):
     card.account.owner.__class__.objects.filter(pk=card.account.owner_id).update(is_active=False)
-    assert_problem(sign_in(api_client, card.number), 401, "authentication_failed")
+    assert_problem(card_sign_in(card.number), 401, "authentication_failed")
 
 
 @pytest.mark.django_db
@@ -171,7 +146,7 @@ def test_malformed_sign_in_is_a_validation_error_and_not_an_attempt(api_client, 
         body["card_number"] = card.number
 
     problem = assert_problem(
-        api_client.post(CARD_SIGN_IN, body, format="json"), 400, "validation_error"
+        api_client.post(CARD_SIGN_IN_URL, body, format="json"), 400, "validation_error"
     )
 
     assert field in problem["errors"]
@@ -179,10 +154,10 @@ def test_malformed_sign_in_is_a_validation_error_and_not_an_attempt(api_client, 
 
 
 @pytest.mark.django_db
-def test_the_pin_never_reaches_the_logs(api_client, card, caplog):
+def test_the_pin_never_reaches_the_logs(card, caplog):
     caplog.set_level("DEBUG")
-    sign_in(api_client, card.number, "1357")
-    sign_in(api_client, card.number)
+    card_sign_in(card.number, "1357")
+    card_sign_in(card.number)
 
     assert "1357" not in caplog.text and TEST_PIN not in caplog.text
 
@@ -192,7 +167,7 @@ def test_the_pin_never_reaches_the_logs(api_client, card, caplog):
 
 @pytest.mark.django_db
 def test_atm_token_cannot_be_refreshed_or_used_as_a_refresh(api_client, card):
-    access = sign_in(api_client, card.number).json()["access"]
+    access = card_sign_in(card.number).json()["access"]
 
     response = api_client.post("/api/v1/auth/token/refresh/", {"refresh": access}, format="json")
 
@@ -209,7 +184,7 @@ def test_customer_tokens_are_not_atm_tokens(user, account):
             ATMAccessToken(token)
     # A refresh token is no bearer token at all.
     assert_problem(
-        atm_client(refresh).get(f"/api/v1/accounts/{account.number}/balance/"),
+        token_client(refresh).get(f"/api/v1/accounts/{account.number}/balance/"),
         401,
         "authentication_failed",
     )
@@ -220,7 +195,7 @@ def test_expired_atm_token_is_refused(card):
     token = ATMAccessToken.for_card(card)
     token.set_exp(from_time=timezone.now() - timedelta(minutes=3))
 
-    response = atm_client(str(token)).get(f"/api/v1/accounts/{card.account.number}/balance/")
+    response = token_client(str(token)).get(f"/api/v1/accounts/{card.account.number}/balance/")
 
     assert_problem(response, 401, "authentication_failed")
 
@@ -364,50 +339,56 @@ def test_atm_session_is_refused_on_other_accounts(session, user, other_account, 
         assert_problem(response, 403, "permission_denied")
 
 
+# What a customer's token gets for "{}" on each route: served, or refused for the body or the
+# state of the (funded) account, never 403 like an ATM session. None: a success, no problem code.
+CUSTOMER_ANSWERS = {
+    ("GET", "/api/v1/accounts/"): (200, None),
+    ("POST", "/api/v1/accounts/"): (201, None),
+    ("GET", "/api/v1/accounts/{number}/"): (200, None),
+    ("GET", "/api/v1/accounts/{number}/balance/"): (200, None),
+    ("POST", "/api/v1/accounts/{number}/cards/"): (400, "validation_error"),
+    ("POST", "/api/v1/accounts/{number}/close/"): (409, "account_not_empty"),
+    ("POST", "/api/v1/accounts/{number}/deposit/"): (400, "validation_error"),
+    ("GET", "/api/v1/accounts/{number}/mini-statement/"): (200, None),
+    ("GET", "/api/v1/accounts/{number}/statement/"): (400, "validation_error"),
+    ("GET", "/api/v1/accounts/{number}/transactions/"): (200, None),
+    ("POST", "/api/v1/accounts/{number}/withdraw/"): (400, "validation_error"),
+    ("POST", "/api/v1/auth/password/change/"): (400, "validation_error"),
+    ("GET", "/api/v1/transactions/"): (200, None),
+    ("GET", "/api/v1/transactions/{pk}/"): (404, "not_found"),  # a random id
+    ("POST", "/api/v1/transfers/"): (400, "validation_error"),
+    ("GET", "/api/v1/users/me/"): (200, None),
+    ("PATCH", "/api/v1/users/me/"): (200, None),
+}
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("method, path", ALL_ROUTES)
 def test_customer_token_is_not_refused_as_an_atm(auth_client, account, method, path):
+    assert (method, path) in CUSTOMER_ANSWERS, "a new route: add what a customer gets"
+    status, code = CUSTOMER_ANSWERS[(method, path)]
     url = _fill(path, account.number)
 
     response = auth_client.generic(method, url, "{}", content_type="application/json")
 
-    assert response.status_code != 403, response.content
+    if code is None:
+        assert response.status_code == status, response.content
+    else:
+        assert_problem(response, status, code)
 
 
 # --- racing wrong PINs (PostgreSQL row locks) ------------------------------------------------
-
-
-def _race(card_number: str, pin: str, threads: int) -> list[Exception | None]:
-    barrier = threading.Barrier(threads)
-    outcomes: list[Exception | None] = []
-    lock = threading.Lock()
-
-    def attempt():
-        try:
-            barrier.wait()
-            try:
-                cards.sign_in_with_card(card_number=card_number, pin=pin)
-                outcome = None
-            except Exception as error:  # the outcome is what is asserted
-                outcome = error
-            with lock:
-                outcomes.append(outcome)
-        finally:
-            connection.close()
-
-    workers = [threading.Thread(target=attempt) for _ in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    return outcomes
 
 
 @pytest.mark.django_db(transaction=True)
 def test_racing_wrong_pins_get_exactly_three_tries(requires_postgres, account):
     card = issue_test_card(account)
 
-    outcomes = _race(card.number, "1357", threads=10)
+    outcomes = race(
+        10,
+        lambda _: cards.sign_in_with_card(card_number=card.number, pin="1357"),
+        return_exceptions=True,
+    )
 
     wrong_pin = [o for o in outcomes if o is not None and getattr(o, "status_code", None) == 401]
     blocked = [o for o in outcomes if isinstance(o, CardBlocked)]
