@@ -15,10 +15,10 @@ from rest_framework.test import APIClient
 
 from accounts.models import Account, Card
 from atm_project.testing.staff import verified_staff_client
-from audit.roles import setup_roles
-from backoffice import approvals
 from audit.models import AuditEvent
+from audit.roles import setup_roles
 from audit.verification import verify_chain
+from backoffice import approvals
 from transactions.models import Transaction
 from users.models import User
 from users.tests.factories import DEFAULT_PASSWORD, UserFactory

@@ -10,7 +10,8 @@ from datetime import date
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db.models import CharField, Q
+from django.db.models.functions import Cast
 from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
@@ -123,6 +124,14 @@ class AccountAdmin(FourEyesMixin, ReadOnlyAdmin):
             *super().get_urls(),
         ]
 
+    def get_object(self, request, object_id, from_field=None):
+        # The page's story and Django's form share one read of the account.
+        cached = getattr(request, "_account_page", None)
+        if cached is None or cached[0] != object_id:
+            cached = (object_id, super().get_object(request, object_id, from_field))
+            request._account_page = cached
+        return cached[1]
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         account = self.get_object(request, object_id)
         if account is not None and self.has_view_permission(request, account):
@@ -176,9 +185,9 @@ class AccountAdmin(FourEyesMixin, ReadOnlyAdmin):
 
 def _events_about(account: Account) -> Q:
     """Events whose object is the account, or that name it (money events, card events)."""
+    card_ids = Card.objects.filter(account=account).annotate(text_id=Cast("pk", CharField()))
     return Q(object_type=Account._meta.label_lower, object_id=str(account.pk)) | Q(
-        object_type=Card._meta.label_lower,
-        object_id__in=[str(pk) for pk in account.cards.values_list("pk", flat=True)],
+        object_type=Card._meta.label_lower, object_id__in=card_ids.values("text_id")
     )
 
 
