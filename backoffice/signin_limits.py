@@ -9,6 +9,7 @@ cannot lock a staff member out of their own desk. Every failure and every lock i
 """
 
 import hashlib
+import math
 import time
 from dataclasses import dataclass
 
@@ -48,9 +49,8 @@ class SignInAttempt:
 def seconds_locked(attempt: SignInAttempt) -> int:
     """How long this pair is still refused; 0 when it may try."""
     locked_until = cache.get(attempt.lock_key)
-    if locked_until is None:
-        return 0
-    return max(1, int(locked_until - time.time()))
+    remaining = (locked_until or 0) - _now()
+    return math.ceil(remaining) if remaining > 0 else 0
 
 
 def record_failure(request, attempt: SignInAttempt, *, factor: str) -> None:
@@ -76,7 +76,8 @@ def record_failure(request, attempt: SignInAttempt, *, factor: str) -> None:
 
 def _lock(attempt: SignInAttempt, failures: int) -> None:
     lock = settings.ADMIN_SIGNIN_LOCK
-    cache.set(attempt.lock_key, time.time() + lock, lock)
+    # The end time is kept too: a cache may hold an entry a little past its timeout.
+    cache.set(attempt.lock_key, _now() + lock, lock)
     record_event(
         action=LOCKED_EVENT,
         object_type="admin.signin",
@@ -86,3 +87,7 @@ def _lock(attempt: SignInAttempt, failures: int) -> None:
             "locked_seconds": lock,
         },
     )
+
+
+def _now() -> float:
+    return time.time()

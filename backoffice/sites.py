@@ -11,6 +11,7 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.db.models.base import ModelBase
 from django.template.response import TemplateResponse
 from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.admin_mixins import AuditedChangesMixin
 
@@ -55,6 +56,18 @@ def staff_admin_class(model, admin_class):
     return type(f"Staff{admin_class.__name__}", (*mixins, admin_class), {})
 
 
+class StaffSignInForm(OTPAdminAuthenticationForm):
+    """Username, password and the code from the authenticator app, on one page.
+
+    Each staff member has exactly one authenticator (users.totp), so when the form names no
+    device the code is checked against that one, never against anyone else's.
+    """
+
+    def _chosen_device(self, user):
+        chosen = super()._chosen_device(user)
+        return chosen or TOTPDevice.objects.filter(user=user, confirmed=True).first()
+
+
 class StaffAdminSite(OTPAdminSite):
     def __init__(self, name="admin"):
         # OTPAdminSite names itself "otpadmin"; URLs and templates expect "admin".
@@ -62,7 +75,7 @@ class StaffAdminSite(OTPAdminSite):
 
     @property
     def login_form(self):
-        return OTPAdminAuthenticationForm if settings.STAFF_2FA else AdminAuthenticationForm
+        return StaffSignInForm if settings.STAFF_2FA else AdminAuthenticationForm
 
     @property
     def login_template(self):

@@ -151,7 +151,8 @@ class AccountAdmin(FourEyesMixin, ReadOnlyAdmin):
                 .order_by("-id")[:NEWEST]
             ),
             "entries": list(
-                Entry.objects.filter(account=account).select_related("transaction")
+                Entry.objects.filter(account=account)
+                .select_related("transaction")
                 .order_by("-id")[:NEWEST]
             ),
             "events": list(events.order_by("-id")[:NEWEST]),
