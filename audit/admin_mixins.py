@@ -75,8 +75,8 @@ def _changed_fields(form) -> dict:
     password input) only as "[changed]"."""
     changed = {}
     for name in form.changed_data:
-        field = form.fields[name]
-        if isinstance(field.widget, forms.PasswordInput) or "password" in name:
+        field = form.fields.get(name)  # the password form reports "password", not a field
+        if field is None or isinstance(field.widget, forms.PasswordInput) or "password" in name:
             changed[name] = "[changed]"
             continue
         changed[name] = {

@@ -30,6 +30,6 @@ class UserAdmin(AuditedChangesMixin, DjangoUserAdmin):
                     action="auth.password_set_by_staff",
                     actor=request.user,
                     target=user,
-                    data={"username": user.username, "refresh_tokens_revoked": revoked},
+                    data={"username": user.username, "sessions_ended": revoked},
                 )
         return response

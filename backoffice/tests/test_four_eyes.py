@@ -33,7 +33,9 @@ def latest_request() -> ApprovalRequest:
 
 @pytest.fixture
 def deposit(account):
-    return ledger.deposit(account_number=account.number, amount=Decimal("40.00"), actor=account.owner)
+    return ledger.deposit(
+        account_number=account.number, amount=Decimal("40.00"), actor=account.owner
+    )
 
 
 @pytest.fixture
@@ -199,7 +201,9 @@ def test_an_inactive_staff_member_cannot_act(account, teller):
 def test_two_supervisors_approving_at_once_execute_exactly_once(
     requires_postgres, account, teller, supervisor, second_supervisor
 ):
-    deposit = ledger.deposit(account_number=account.number, amount=Decimal("40"), actor=account.owner)
+    deposit = ledger.deposit(
+        account_number=account.number, amount=Decimal("40"), actor=account.owner
+    )
     request = approvals.request_reversal(transaction_id=deposit.pk, actor=teller, reason="dup")
     barrier = Barrier(2)
     outcomes = []
