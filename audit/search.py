@@ -32,7 +32,7 @@ def events_naming(term: str) -> Q:
     if not term:
         return found
     if _ACCOUNT_NUMBER.match(term):
-        found |= _naming_account(term)
+        found |= events_naming_account(term)
     if _LAST_FOUR.match(term):
         found |= _naming_card(term)
     if _PARTIAL_UUID.match(term.lower()):
@@ -45,7 +45,8 @@ def _object(model, pks) -> Q:
     return Q(object_type=model._meta.label_lower, object_id__in=[str(pk) for pk in pks])
 
 
-def _naming_account(number: str) -> Q:
+def events_naming_account(number: str) -> Q:
+    """Events whose object is the account, or whose data names its number."""
     pks = Account.objects.filter(number=number).values_list("pk", flat=True)
     in_data = Q()
     for key in _ACCOUNT_KEYS:

@@ -22,6 +22,7 @@ from accounts.models import Account, Card
 from atm_project.problems import DomainError
 from audit.admin_mixins import ReadOnlyAdmin, StaffPermissionsMixin
 from audit.models import AuditEvent
+from audit.search import events_naming_account
 from audit.staff_actions import staff_action
 from transactions.models import Entry
 from transactions.statements import build_statement, csv_chunks, csv_filename, validate_period
@@ -185,9 +186,9 @@ class AccountAdmin(FourEyesMixin, ReadOnlyAdmin):
 
 
 def _events_about(account: Account) -> Q:
-    """Events whose object is the account, or that name it (money events, card events)."""
+    """Events about the account (money events name it in their data) or about its cards."""
     card_ids = Card.objects.filter(account=account).annotate(text_id=Cast("pk", CharField()))
-    return Q(object_type=Account._meta.label_lower, object_id=str(account.pk)) | Q(
+    return events_naming_account(account.number) | Q(
         object_type=Card._meta.label_lower, object_id__in=card_ids.values("text_id")
     )
 
