@@ -45,9 +45,13 @@ def _object(model, pks) -> Q:
     return Q(object_type=model._meta.label_lower, object_id__in=[str(pk) for pk in pks])
 
 
-def events_naming_account(number: str) -> Q:
-    """Events whose object is the account, or whose data names its number."""
-    pks = Account.objects.filter(number=number).values_list("pk", flat=True)
+def events_naming_account(number: str, account_pk: int | None = None) -> Q:
+    """Events whose object is the account, or whose data names its number. `account_pk`, when
+    the caller has the account, saves looking it up."""
+    if account_pk is None:
+        pks = Account.objects.filter(number=number).values_list("pk", flat=True)
+    else:
+        pks = [account_pk]
     in_data = Q()
     for key in _ACCOUNT_KEYS:
         in_data |= Q(**{f"data__{key}": number})

@@ -188,7 +188,7 @@ class AccountAdmin(FourEyesMixin, ReadOnlyAdmin):
 def _events_about(account: Account) -> Q:
     """Events about the account (money events name it in their data) or about its cards."""
     card_ids = Card.objects.filter(account=account).annotate(text_id=Cast("pk", CharField()))
-    return events_naming_account(account.number) | Q(
+    return events_naming_account(account.number, account.pk) | Q(
         object_type=Card._meta.label_lower, object_id__in=card_ids.values("text_id")
     )
 
