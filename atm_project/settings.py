@@ -49,7 +49,10 @@ DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The back office first, so its admin templates win; its AdminConfig installs the staff
+    # admin site (two-factor sign-in, sign-in limits, every change audited).
+    "backoffice",
+    "backoffice.apps.StaffAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -58,6 +61,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "users",
@@ -79,6 +84,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Marks a staff session verified by a TOTP device (request.user.is_verified()).
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -322,6 +329,15 @@ LOGGING = {
 # A claimed Idempotency-Key whose request has not finished after this many seconds is taken to
 # belong to a worker that died before committing, and a retry may take it over.
 IDEMPOTENCY_CLAIM_TIMEOUT = int(os.environ.get("IDEMPOTENCY_CLAIM_TIMEOUT", "60"))
+
+# Staff sign-in to /admin/ needs a TOTP code after the password (django-otp); 0 only for local
+# demos. Failed admin sign-ins per username and IP: ADMIN_SIGNIN_FAILURES in
+# ADMIN_SIGNIN_WINDOW seconds lock that pair out for ADMIN_SIGNIN_LOCK seconds.
+STAFF_2FA = env_bool("STAFF_2FA", True)
+OTP_TOTP_ISSUER = "ATM Bank staff"
+ADMIN_SIGNIN_FAILURES = 5
+ADMIN_SIGNIN_WINDOW = 15 * 60
+ADMIN_SIGNIN_LOCK = 15 * 60
 
 # The web ATM signs out after this many idle seconds (tests shorten it).
 ATM_IDLE_TIMEOUT_SECONDS = int(os.environ.get("ATM_IDLE_TIMEOUT_SECONDS", "120"))

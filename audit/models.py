@@ -103,12 +103,9 @@ class StaffPermission(models.Model):
     class Meta:
         managed = False
         default_permissions = ()
-        permissions = [
-            ("freeze_account", "Can freeze accounts"),
-            ("unfreeze_account", "Can unfreeze accounts"),
-            ("unblock_card", "Can unblock cards"),
-            ("reverse_transaction", "Can reverse transactions"),
-        ]
+        # Freezing is immediate; unfreezing, unblocking and reversing are four-eyes requests
+        # (backoffice.file_request / decide_request).
+        permissions = [("freeze_account", "Can freeze accounts")]
 
     def __str__(self) -> str:
         return "staff permission"

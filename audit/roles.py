@@ -1,4 +1,10 @@
-"""The staff role groups: what Tellers and Auditors may see and do in the admin."""
+"""The staff role groups: what Tellers, Supervisors and Auditors may see and do in the admin.
+
+- Tellers: view everything staff see, freeze accounts (at once: a safety action), and file
+  four-eyes requests (reversal, unfreeze, card unblock, daily-limit change).
+- Supervisors: what Tellers may, and approve or reject requests filed by someone else.
+- Auditors: view and export only.
+"""
 
 from django.apps import apps
 from django.contrib.auth.management import create_permissions
@@ -6,11 +12,12 @@ from django.contrib.auth.models import Group, Permission
 
 from .services import record_event
 
-# Every model of these apps is visible to both roles, including models added later.
-VIEWABLE_APPS = ("users", "accounts", "transactions", "audit")
-TELLER_ACTIONS = ("freeze_account", "unfreeze_account", "unblock_card")
+# Every model of these apps is visible to every role, including models added later.
+VIEWABLE_APPS = ("users", "accounts", "transactions", "audit", "backoffice")
+TELLER_ACTIONS = ("audit.freeze_account", "backoffice.file_request")
 ROLES = {
     "Tellers": TELLER_ACTIONS,
+    "Supervisors": (*TELLER_ACTIONS, "backoffice.decide_request"),
     "Auditors": (),
 }
 
@@ -27,12 +34,7 @@ def setup_roles() -> dict[str, Group]:
     )
     groups = {}
     for name, actions in ROLES.items():
-        granted = view + list(
-            Permission.objects.filter(content_type__app_label="audit", codename__in=actions)
-        )
-        missing = set(actions) - {permission.codename for permission in granted}
-        if missing:
-            raise RuntimeError(f"Permissions missing for {name}: {sorted(missing)}")
+        granted = view + [_permission(action) for action in actions]
         group, _ = Group.objects.get_or_create(name=name)
         group.permissions.set(granted)
         groups[name] = group
@@ -44,3 +46,13 @@ def setup_roles() -> dict[str, Group]:
         },
     )
     return groups
+
+
+def _permission(dotted: str) -> Permission:
+    app_label, codename = dotted.split(".")
+    permission = Permission.objects.filter(
+        content_type__app_label=app_label, codename=codename
+    ).first()
+    if permission is None:
+        raise RuntimeError(f"Permission missing: {dotted}")
+    return permission

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.db.models import Model, QuerySet
+from django.db.models import QuerySet
 from django.template.response import TemplateResponse
 
 from atm_project.problems import DomainError
@@ -25,8 +25,11 @@ class ReasonForm(forms.Form):
         help_text="Kept in the audit trail with your name.",
     )
 
-    def __init__(self, *args, confirmation: str = "", **kwargs):
+    def __init__(self, *args, confirmation: str = "", extra_fields=None, **kwargs):
         super().__init__(*args, **kwargs)
+        # What the action needs besides the reason (a new limit...), asked first.
+        for name, make_field in reversed(list((extra_fields or {}).items())):
+            self.fields = {name: make_field(), **self.fields}
         if confirmation:
             self.fields["confirm"] = forms.BooleanField(label=confirmation, required=True)
 
@@ -46,17 +49,22 @@ class StaffAction:
 
     name: str
     verb: str
-    perform: Callable[[Model, str, object], None]
+    perform: Callable[..., None]
     confirmation: str = ""
+    # Field name -> a function making the form field; its value is passed to `perform` by name.
+    extra_fields: dict = field(default_factory=dict)
 
     def __call__(self, modeladmin: admin.ModelAdmin, request, queryset: QuerySet):
         if "apply" in request.POST:
-            form = ReasonForm(request.POST, confirmation=self.confirmation)
+            form = ReasonForm(
+                request.POST, confirmation=self.confirmation, extra_fields=self.extra_fields
+            )
             if form.is_valid():
-                self._apply(modeladmin, request, queryset, form.cleaned_data["reason"])
+                extra = {name: form.cleaned_data[name] for name in self.extra_fields}
+                self._apply(modeladmin, request, queryset, form.cleaned_data["reason"], extra)
                 return None  # back to the change list, where the messages are shown
         else:
-            form = ReasonForm(confirmation=self.confirmation)
+            form = ReasonForm(confirmation=self.confirmation, extra_fields=self.extra_fields)
         return TemplateResponse(
             request,
             TEMPLATE,
@@ -73,11 +81,11 @@ class StaffAction:
             },
         )
 
-    def _apply(self, modeladmin, request, queryset, reason: str) -> None:
+    def _apply(self, modeladmin, request, queryset, reason: str, extra: dict) -> None:
         outcome = Outcome()
         for obj in queryset:
             try:
-                self.perform(obj, reason, request.user)
+                self.perform(obj, reason, request.user, **extra)
             except DomainError as error:
                 outcome.refused[str(obj.pk)] = error.detail
                 modeladmin.message_user(request, f"{obj}: {error.detail}", messages.ERROR)
@@ -88,7 +96,7 @@ class StaffAction:
             actor=request.user,
             object_type=modeladmin.model._meta.label_lower,
             object_id=",".join(outcome.done + list(outcome.refused))[:64],
-            data={"reason": reason, "done": outcome.done, "refused": outcome.refused},
+            data={"reason": reason, **extra, "done": outcome.done, "refused": outcome.refused},
         )
         if outcome.done:
             modeladmin.message_user(
@@ -96,15 +104,29 @@ class StaffAction:
             )
 
 
-def staff_action(*, name: str, verb: str, permission: str, description: str, confirmation=""):
-    """Decorate `perform(obj, reason, actor)` into an admin action gated by `permission`.
+def staff_action(
+    *,
+    name: str,
+    verb: str,
+    permission: str,
+    description: str,
+    confirmation="",
+    extra_fields=None,
+):
+    """Decorate `perform(obj, reason, actor, **extra)` into an admin action gated by `permission`.
 
     `permission` names a `has_<permission>_permission(request)` method of the ModelAdmin, so
     staff without it never see the action.
     """
 
     def decorate(perform):
-        action = StaffAction(name=name, verb=verb, perform=perform, confirmation=confirmation)
+        action = StaffAction(
+            name=name,
+            verb=verb,
+            perform=perform,
+            confirmation=confirmation,
+            extra_fields=extra_fields or {},
+        )
         action.__name__ = name
         return admin.action(permissions=[permission], description=description)(action)
 

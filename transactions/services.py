@@ -134,7 +134,9 @@ def transfer(
 def reverse(*, transaction_id, actor, reason: str) -> Transaction:
     """Post the opposite of a transaction and mark it reversed; at most once, never overdrawn."""
     reason = require_reason(reason)
-    with transaction.atomic(durable=True):
+    # Not durable, unlike the other movements: a four-eyes approval runs it inside the
+    # approval's own transaction, so the approval and the reversal commit together or not at all.
+    with transaction.atomic():
         original = (
             Transaction.objects.select_for_update(of=("self",))
             .filter(pk=_as_uuid(transaction_id))

@@ -12,7 +12,9 @@ from atm_project.problems import AccountNotFound, AccountStateConflict, InvalidR
 from atm_project.testing.clients import account_url
 from atm_project.testing.commands import run_command
 from atm_project.testing.problems import assert_problem
+from audit.models import AuditEvent
 from transactions.models import Transaction
+from users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -172,27 +174,31 @@ def test_an_account_with_entries_cannot_be_deleted(account):
 # ---------------------------------------------------------------- commands
 
 
-def test_freeze_and_unfreeze_commands(account):
-    frozen = run_command("freeze_account", account.number, "--reason", "card skimmed")
-    assert "frozen" in frozen.stdout
+# Unfreezing is a four-eyes request: its commands are tested in backoffice/tests.
+def test_freeze_command_names_its_actor(account):
+    staff = UserFactory(username="teller-1", is_staff=True)
+    output = run_command(
+        "freeze_account", account.number, "--reason", "card skimmed", "--actor", "teller-1"
+    ).stdout
+    assert "frozen by teller-1" in output
     assert status_of(account) == Account.Status.FROZEN
-    unfrozen = run_command("unfreeze_account", account.number, "--reason", "new card issued")
-    assert "active" in unfrozen.stdout
-    assert status_of(account) == Account.Status.ACTIVE
+    assert AuditEvent.objects.get(action="account.frozen").actor == staff
 
 
 @pytest.mark.parametrize(
-    ("command", "args", "message"),
+    ("args", "message"),
     [
-        ("freeze_account", ["9999999999", "--reason", "x"], "No customer account 9999999999"),
-        ("unfreeze_account", ["{number}", "--reason", "x"], "is active"),
-        ("freeze_account", ["{number}", "--reason", "  "], "reason is required"),
-        ("freeze_account", ["{number}"], "--reason"),
+        (["9999999999", "--reason", "x", "--actor", "clerk"], "No customer account 9999999999"),
+        (["{number}", "--reason", "  ", "--actor", "clerk"], "reason is required"),
+        (["{number}", "--actor", "clerk"], "--reason"),
+        (["{number}", "--reason", "x"], "--actor"),
+        (["{number}", "--reason", "x", "--actor", "{owner}"], "not an active staff user"),
     ],
-    ids=["unknown", "wrong-state", "blank-reason", "no-reason"],
+    ids=["unknown", "blank-reason", "no-reason", "no-actor", "customer-as-actor"],
 )
-def test_state_commands_fail_clearly(account, command, args, message):
-    args = [arg.format(number=account.number) for arg in args]
+def test_freeze_command_fails_clearly(account, args, message):
+    UserFactory(username="clerk", is_staff=True)
+    args = [arg.format(number=account.number, owner=account.owner.username) for arg in args]
     with pytest.raises(CommandError, match=message):
-        run_command(command, *args)
+        run_command("freeze_account", *args)
     assert status_of(account) == Account.Status.ACTIVE

@@ -4,7 +4,7 @@ from datetime import date, timedelta
 
 import pytest
 from django.contrib.auth.hashers import check_password
-from django.core.management import CommandError, call_command
+from django.core.management import call_command
 from django.utils import timezone
 
 from accounts.cards import expiry_date, pin_problem, sign_in_with_card, unblock_card
@@ -140,35 +140,7 @@ def blocked_card(account) -> Card:
     return issue_test_card(account, status=Card.Status.BLOCKED, failed_attempts=3)
 
 
-def test_unblock_command_reactivates_a_blocked_card(account):
-    card = blocked_card(account)
-
-    call_command("unblock_card", card.number, "--reason", "customer proved identity at branch")
-
-    card.refresh_from_db()
-    assert card.status == Card.Status.ACTIVE and card.failed_attempts == 0
-    assert sign_in_with_card(card_number=card.number, pin="2468") == card
-
-
-def test_unblock_needs_a_reason(account):
-    card = blocked_card(account)
-
-    with pytest.raises(CommandError):
-        call_command("unblock_card", card.number)
-    with pytest.raises(CommandError, match="reason"):
-        call_command("unblock_card", card.number, "--reason", "   ")
-
-    card.refresh_from_db()
-    assert card.is_blocked
-
-
-def test_unblock_refuses_an_active_or_unknown_card(account):
-    card = issue_test_card(account)
-
-    with pytest.raises(CommandError, match="not blocked"):
-        call_command("unblock_card", card.number, "--reason", "why not")
-    with pytest.raises(CommandError, match="No such card"):
-        call_command("unblock_card", "4000000000000002", "--reason", "why not")
+# The unblock_card command files a four-eyes request: tested in backoffice/tests.
 
 
 def test_unblock_service_takes_the_staff_actor(account, other_user):

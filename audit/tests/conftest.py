@@ -1,7 +1,7 @@
 import pytest
 from django.contrib.auth.models import Group
-from django.test import Client
 
+from atm_project.testing.staff import verified_staff_client
 from audit.roles import setup_roles
 from users.tests.factories import UserFactory
 
@@ -35,11 +35,7 @@ def auditor(roles):
 
 @pytest.fixture
 def staff_client():
-    """A browser-like client signed in to the admin as the given staff user."""
+    """A browser-like client signed in to the admin (second factor included) as the given
+    staff user."""
 
-    def make(user) -> Client:
-        client = Client()
-        client.force_login(user)
-        return client
-
-    return make
+    return verified_staff_client

@@ -10,6 +10,7 @@ from accounts import cards
 from accounts.models import Account, Card
 from audit.models import AuditEvent
 from audit.services import record_event
+from backoffice.models import ApprovalRequest
 from transactions import services as ledger
 from transactions.models import Entry, IdempotencyKey, Transaction
 from users.models import User
@@ -140,17 +141,15 @@ def _action_names(client, model) -> set[str]:
 def test_each_role_sees_only_the_actions_it_may_take(
     superuser, teller, auditor, staff_client, bank
 ):
-    assert _action_names(staff_client(superuser), Account) == {
-        "freeze",
-        "unfreeze",
-        "unblock_cards",
-    }
-    assert _action_names(staff_client(teller), Account) == {"freeze", "unfreeze", "unblock_cards"}
+    account_actions = {"freeze", "unfreeze", "unblock_cards", "change_daily_limit"}
+    assert _action_names(staff_client(superuser), Account) == account_actions
+    assert _action_names(staff_client(teller), Account) == account_actions
     assert _action_names(staff_client(teller), Card) == {"unblock"}
     assert _action_names(staff_client(auditor), Account) == set()
     assert _action_names(staff_client(auditor), Card) == set()
-    assert _action_names(staff_client(superuser), Transaction) == {"reverse"}
-    assert _action_names(staff_client(teller), Transaction) == set()
+    assert _action_names(staff_client(superuser), Transaction) == {"reverse", "export_csv"}
+    assert _action_names(staff_client(teller), Transaction) == {"reverse", "export_csv"}
+    assert _action_names(staff_client(auditor), Transaction) == {"export_csv"}
     assert _action_names(staff_client(auditor), AuditEvent) == {"export_csv"}
 
 
@@ -181,7 +180,7 @@ def test_freeze_asks_for_a_reason_first_then_freezes_and_audits(teller, staff_cl
     assert event.data == {"reason": "Lost wallet", "done": [str(account.pk)], "refused": {}}
 
 
-def test_unfreeze_by_a_teller_is_audited(teller, staff_client, bank):
+def test_unfreeze_by_a_teller_files_a_request_and_is_audited(teller, staff_client, bank):
     account = bank[0]
     from accounts import services
 
@@ -191,17 +190,18 @@ def test_unfreeze_by_a_teller_is_audited(teller, staff_client, bank):
     )
     assert response.status_code == 302
     account.refresh_from_db()
-    assert account.status == Account.Status.ACTIVE
+    assert account.status == Account.Status.FROZEN  # until a supervisor approves
+    assert ApprovalRequest.objects.get(account=account).requested_by == teller
     assert AuditEvent.objects.get(action="admin.unfreeze").data["reason"] == "Cleared"
 
 
 def test_a_refused_action_is_reported_and_audited(teller, staff_client, bank):
-    account = bank[0]  # active: it cannot be unfrozen
+    account = bank[0]  # no blocked card: nothing to unblock
     response = _run_action(
-        staff_client(teller), Account, "unfreeze", [account], apply="1", reason="Mistake"
+        staff_client(teller), Account, "unblock_cards", [account], apply="1", reason="Mistake"
     )
     assert response.status_code == 302
-    event = AuditEvent.objects.get(action="admin.unfreeze")
+    event = AuditEvent.objects.get(action="admin.unblock_cards")
     assert list(event.data["refused"]) == [str(account.pk)]
 
 
@@ -226,7 +226,8 @@ def test_unblock_card_asks_for_a_reason_and_is_audited(model, teller, staff_clie
     response = _run_action(client, model, action, [target], apply="1", reason="ID checked")
     assert response.status_code == 302
     card.refresh_from_db()
-    assert not card.is_blocked
+    assert card.is_blocked  # until a supervisor approves the request
+    assert ApprovalRequest.objects.get(card=card).reason == "ID checked"
     event = AuditEvent.objects.get(action=f"admin.{action}")
     assert (event.actor, event.data["reason"]) == (teller, "ID checked")
     assert card.number not in str(event.data)
@@ -254,8 +255,8 @@ def test_reverse_needs_a_reason_and_a_confirmation(superuser, staff_client, bank
     )
     assert response.status_code == 302
     posted.refresh_from_db()
-    assert posted.status == Transaction.Status.REVERSED
-    assert posted.reversal.kind == Transaction.Kind.REVERSAL
+    assert posted.status == Transaction.Status.POSTED  # until a supervisor approves
+    assert ApprovalRequest.objects.get(transaction=posted).requested_by == superuser
     event = AuditEvent.objects.get(action="admin.reverse")
     assert (event.actor, event.data["reason"]) == (superuser, "Duplicate")
 
@@ -319,5 +320,7 @@ def test_setup_roles_is_idempotent_and_grants_no_change_permission(roles):
         assert "view_transaction" in codenames and "view_auditevent" in codenames
         assert not {c for c in codenames if c.split("_")[0] in {"add", "change", "delete"}}
     tellers = set(again["Tellers"].permissions.values_list("codename", flat=True))
+    supervisors = set(again["Supervisors"].permissions.values_list("codename", flat=True))
     auditors = set(again["Auditors"].permissions.values_list("codename", flat=True))
-    assert tellers - auditors == {"freeze_account", "unfreeze_account", "unblock_card"}
+    assert tellers - auditors == {"freeze_account", "file_request"}
+    assert supervisors - tellers == {"decide_request"}

@@ -14,11 +14,14 @@ from rest_framework.test import APIClient
 from accounts.models import Account, Card
 from atm_project.testing.clients import sign_in
 from atm_project.testing.racing import race
+from atm_project.testing.staff import verified_staff_client
 from audit.models import AuditEvent
+from audit.roles import setup_roles
 from audit.verification import verify_chain
+from backoffice import approvals
 from transactions.models import Transaction
 from users.models import User
-from users.tests.factories import DEFAULT_PASSWORD
+from users.tests.factories import DEFAULT_PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -202,8 +205,7 @@ def test_card_issue_and_block_are_recorded_with_a_masked_number(user, account, s
 
 def test_staff_actions_record_the_change_and_the_reason(user, account, db):
     staff = User.objects.create_superuser("boss", "boss@example.com", "boss-pass-1234")
-    client = Client(HTTP_USER_AGENT=USER_AGENT)
-    client.force_login(staff)
+    client = verified_staff_client(staff, Client(HTTP_USER_AGENT=USER_AGENT))
     response = client.post(
         reverse("admin:accounts_account_changelist"),
         {
@@ -224,8 +226,7 @@ def test_staff_actions_record_the_change_and_the_reason(user, account, db):
 def test_reversal_is_recorded(user, account, db):
     staff = User.objects.create_superuser("boss", "boss@example.com", "boss-pass-1234")
     posted = Transaction.objects.filter(account=account).latest("created_at")
-    client = Client(HTTP_USER_AGENT=USER_AGENT)
-    client.force_login(staff)
+    client = verified_staff_client(staff, Client(HTTP_USER_AGENT=USER_AGENT))
     response = client.post(
         reverse("admin:transactions_transaction_changelist"),
         {
@@ -237,10 +238,16 @@ def test_reversal_is_recorded(user, account, db):
         },
     )
     assert response.status_code == 302
-    event = _only_event("money.reversal", response)
-    assert event.actor == staff
+    # The admin files a four-eyes request; a different supervisor's approval reverses.
+    filed = _only_event("approval.requested", response)
+    assert (filed.actor, filed.data["transaction_id"]) == (staff, str(posted.pk))
+    supervisor = UserFactory(username="checker", is_staff=True)
+    supervisor.groups.add(setup_roles()["Supervisors"])
+    approvals.approve(request_id=filed.data["request"], actor=supervisor)
+    event = AuditEvent.objects.get(action="money.reversal")
+    assert event.actor == supervisor
     assert event.data["reverses"] == str(posted.pk)
-    assert event.data["reason"] == "Deposit keyed twice"
+    assert event.data["reason"].startswith("Deposit keyed twice (request #")
     assert event.data["description"] == f"Reversal of {posted.pk}"
 
 
@@ -290,7 +297,8 @@ def test_the_trail_of_a_whole_session_verifies(user, account, other_account, sig
     assert report.events_checked == AuditEvent.objects.count()
 
 
-def test_staff_sign_in_to_the_admin_is_recorded_and_so_is_a_failure(db):
+def test_staff_sign_in_to_the_admin_is_recorded_and_so_is_a_failure(db, settings):
+    settings.STAFF_2FA = False  # the second factor has tests of its own (backoffice/tests)
     User.objects.create_superuser("boss", "boss@example.com", "boss-pass-1234")
     client = Client(HTTP_USER_AGENT=USER_AGENT)
     login = reverse("admin:login")
@@ -306,8 +314,7 @@ def test_staff_sign_in_to_the_admin_is_recorded_and_so_is_a_failure(db):
 
 def test_a_user_changed_in_the_admin_is_recorded(user, db):
     staff = User.objects.create_superuser("boss", "boss@example.com", "boss-pass-1234")
-    client = Client(HTTP_USER_AGENT=USER_AGENT)
-    client.force_login(staff)
+    client = verified_staff_client(staff, Client(HTTP_USER_AGENT=USER_AGENT))
     response = client.post(
         reverse("admin:users_user_change", args=[user.pk]),
         {

@@ -9,6 +9,7 @@ from accounts.cards import issue_card
 from accounts.models import Account, Card
 from accounts.services import get_or_create_cash_account
 from transactions import services as ledger
+from users.totp import demo_totp, describe_totp
 
 DEMO_USERNAME = "demo"
 # Published demo credentials (README, docs/api.md), not secrets.
@@ -47,12 +48,21 @@ class Command(BaseCommand):
                 pin=DEMO_CARD_PIN,
                 card_number=DEMO_CARD_NUMBER,
             )
-        if with_admin and not User.objects.filter(username=ADMIN_USERNAME).exists():
-            User.objects.create_superuser(
+        if with_admin:
+            self._ensure_admin(User)
+        self.stdout.write(self.style.SUCCESS(f"Demo data ready: user {DEMO_USERNAME}."))
+
+    def _ensure_admin(self, User) -> None:
+        admin = User.objects.filter(username=ADMIN_USERNAME).first()
+        if admin is None:
+            admin = User.objects.create_superuser(
                 username=ADMIN_USERNAME, email="admin@example.com", password=ADMIN_PASSWORD
             )
             self.stdout.write(f"Superuser {ADMIN_USERNAME} created.")
-        self.stdout.write(self.style.SUCCESS(f"Demo data ready: user {DEMO_USERNAME}."))
+        # The admin asks for a code after the password (STAFF_2FA): the demo admin's
+        # authenticator is published like its password.
+        self.stdout.write(f"Admin sign-in code for {ADMIN_USERNAME}: add this to an authenticator.")
+        self.stdout.write(describe_totp(demo_totp(user=admin)))
 
     def _ensure_account(self, owner, number: str, kind: str, opening_balance: Decimal) -> None:
         """Open the account at a fixed number and fund it with a real deposit, once: an account
