@@ -12,4 +12,6 @@ class ATMPageView(TemplateView):
         context = super().get_context_data(**kwargs)
         context["api_root"] = f"{get_script_prefix()}api/v1/"
         context["idle_timeout_seconds"] = settings.ATM_IDLE_TIMEOUT_SECONDS
+        context["idle_warning_seconds"] = settings.ATM_IDLE_WARNING_SECONDS
+        context["session_max_seconds"] = settings.ATM_SESSION_MAX_SECONDS
         return context

@@ -323,6 +323,8 @@ IDEMPOTENCY_CLAIM_TIMEOUT = int(os.environ.get("IDEMPOTENCY_CLAIM_TIMEOUT", "60"
 
 # The web ATM signs out after this many idle seconds (tests shorten it).
 ATM_IDLE_TIMEOUT_SECONDS = int(os.environ.get("ATM_IDLE_TIMEOUT_SECONDS", "120"))
+# ... and warns this many seconds before, so a customer still there can stay.
+ATM_IDLE_WARNING_SECONDS = int(os.environ.get("ATM_IDLE_WARNING_SECONDS", "20"))
 # An ATM session is extended on activity (POST /api/v1/auth/card/extend/) up to this many seconds
 # after the card sign-in; then the customer signs in again.
 ATM_SESSION_MAX_SECONDS = int(os.environ.get("ATM_SESSION_MAX_SECONDS", "600"))
