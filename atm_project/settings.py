@@ -4,6 +4,7 @@ Configuration is by environment variable only (12-factor); an unset variable mea
 default documented in the README, so `make run` on a fresh clone needs nothing but Python.
 """
 
+import logging
 import os
 import secrets
 from datetime import timedelta
@@ -11,6 +12,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
+
+from atm_project.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -69,6 +72,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "atm_project.metrics.MetricsMiddleware",
     "atm_project.middleware.RequestIDMiddleware",
     "audit.context.AuditContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -296,26 +300,15 @@ DEFAULT_DAILY_WITHDRAWAL_LIMIT = Decimal(
 BANK_TIME_ZONE = os.environ.get("BANK_TIME_ZONE", "UTC")
 SUPPORTED_CURRENCIES = env_list("SUPPORTED_CURRENCIES", "USD,EUR,GBP")
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "atm_project.middleware.RequestIDLogFilter"}},
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["request_id"],
-        },
-    },
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {
-        # Django logs every 4xx as a warning with the path; our own handler logs what matters.
-        "django.request": {"level": "ERROR"},
-    },
-}
+# GET /metrics is open to loopback; elsewhere it needs "Authorization: Bearer $METRICS_TOKEN".
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+
+# LOG_FORMAT=json: one JSON object per line (atm_project/logs.py); every line has the request id.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain")
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+LOGGING = logging_config(log_format=LOG_FORMAT, level=LOG_LEVEL)
+# Python's warnings go through logging too, so a JSON log stays JSON.
+logging.captureWarnings(True)
 
 # A claimed Idempotency-Key whose request has not finished after this many seconds is taken to
 # belong to a worker that died before committing, and a retry may take it over.
