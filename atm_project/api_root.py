@@ -30,7 +30,6 @@ class APIRootView(APIView):
         operation_id="api_root",
         summary="Links to the API's resources",
         description="No authentication. Each link is an absolute URL.",
-        tags=["api"],
         responses={
             200: inline_serializer("APIRoot", {name: serializers.URLField() for name in LINKS})
         },

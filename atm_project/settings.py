@@ -242,7 +242,7 @@ REST_FRAMEWORK = {
         "atm_project.renderers.ProblemJSONRenderer",
     ],
     "DEFAULT_PAGINATION_CLASS": "atm_project.pagination.NewestFirstCursorPagination",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "atm_project.schema.DocumentedAutoSchema",
     "EXCEPTION_HANDLER": "atm_project.exception_handlers.problem_exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
     "UNAUTHENTICATED_USER": None,
@@ -281,6 +281,24 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One tag per resource (atm_project/schema.py assigns them).
+    "TAGS": [
+        {"name": "Authentication", "description": "Register, sign in, tokens, passwords."},
+        {
+            "name": "ATM sessions",
+            "description": "Card + PIN sign-in at an ATM, and keeping the session alive.",
+        },
+        {"name": "Customers", "description": "Your own profile."},
+        {"name": "Accounts", "description": "Open, read, close accounts; balances."},
+        {"name": "Cards", "description": "Issue a card on an account."},
+        {
+            "name": "Money movement",
+            "description": "Deposits, withdrawals and transfers; each takes an Idempotency-Key.",
+        },
+        {"name": "History", "description": "Transactions, mini-statements and statements."},
+        {"name": "Operations", "description": "Health check."},
+        {"name": "API root", "description": "Links to the resources."},
+    ],
     "ENUM_NAME_OVERRIDES": {
         "AccountKindEnum": ["checking", "savings", "internal"],
         "OpenAccountKindEnum": ["checking", "savings"],

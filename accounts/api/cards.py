@@ -1,7 +1,7 @@
 """Card endpoints: issuing a card on an account, and signing in at the ATM with card + PIN."""
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny
@@ -17,10 +17,20 @@ from .. import cards
 from ..tokens import ACCOUNT_CLAIM, ATMAccessToken, ATMSessionTooOld
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": "^[0-9]{4,6}$",
+        "not": {"enum": cards.trivially_weak_pins()},
+        "example": "8264",
+    }
+)
+class ChosenPinField(StrictRegexField):
+    """A new PIN: the schema lists the weak PINs refused, as accounts.cards.pin_problem does."""
+
+
 class CardIssueSerializer(serializers.Serializer):
-    # The pattern is in the schema (so fuzzers and clients know it); the other rules are checked
-    # by accounts.cards.pin_problem.
-    pin = StrictRegexField(
+    pin = ChosenPinField(
         r"^[0-9]{4,6}$",
         write_only=True,
         trim_whitespace=False,
