@@ -13,6 +13,9 @@ from atm_project.testing.clients import bearer_client
 from atm_project.testing.live_server import LiveServer, run_gunicorn, sqlite_database_url
 from users.tests.factories import UserFactory
 
+# Chromium and the live demo site for every app's browser tests.
+pytest_plugins = ["atm_project.testing.browser"]
+
 
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits(request, django_db_blocker):

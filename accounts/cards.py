@@ -58,6 +58,17 @@ def pin_problem(pin: str) -> str | None:
     return None
 
 
+def trivially_weak_pins() -> list[str]:
+    """Every PIN that pin_problem refuses for being weak: one digit repeated, or a run (modulo
+    10, up or down). Listed in the schema, so clients know them before they try."""
+    pins = set()
+    for length in range(PIN_MIN_LENGTH, PIN_MAX_LENGTH + 1):
+        for first in range(10):
+            for step in (0, 1, 9):
+                pins.add("".join(str((first + step * i) % 10) for i in range(length)))
+    return sorted(pins)
+
+
 def generate_card_number() -> str:
     body_digits = CARD_NUMBER_LENGTH - len(CARD_PREFIX) - 1
     body = CARD_PREFIX + str(secrets.randbelow(10**body_digits)).zfill(body_digits)

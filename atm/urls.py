@@ -1,8 +1,10 @@
 from django.urls import re_path
 
-from .views import ATMPageView
+from .views import ATMPageView, FaviconView, HomePageView
 
 urlpatterns = [
+    re_path(r"^$", HomePageView.as_view(), name="home"),
+    re_path(r"^favicon\.ico$", FaviconView.as_view(), name="favicon"),
     # With and without the trailing slash, like every other route.
     re_path(r"^atm/?$", ATMPageView.as_view(), name="atm"),
 ]

@@ -1,8 +1,31 @@
-"""The web ATM page: a static shell; everything it does goes through the public API."""
+"""The web pages: the landing page at / and the web ATM, a static shell that only calls the
+public API."""
 
 from django.conf import settings
+from django.templatetags.static import static
 from django.urls import get_script_prefix
-from django.views.generic import TemplateView
+from django.views.generic import RedirectView, TemplateView
+
+from atm_project import demo
+
+
+class HomePageView(TemplateView):
+    template_name = "atm/home.html"
+    extra_context = {
+        "demo_card": demo.DEMO_CARD,
+        "demo_pin": demo.DEMO_PIN,
+        "demo_user": demo.DEMO_USERNAME,
+        "demo_password": demo.DEMO_PASSWORD,
+    }
+
+
+class FaviconView(RedirectView):
+    """Browsers ask for /favicon.ico on pages that name no icon (the admin, a JSON document)."""
+
+    permanent = False
+
+    def get_redirect_url(self, *args, **kwargs) -> str:
+        return static("favicon.svg")
 
 
 class ATMPageView(TemplateView):
@@ -12,4 +35,6 @@ class ATMPageView(TemplateView):
         context = super().get_context_data(**kwargs)
         context["api_root"] = f"{get_script_prefix()}api/v1/"
         context["idle_timeout_seconds"] = settings.ATM_IDLE_TIMEOUT_SECONDS
+        context["idle_warning_seconds"] = settings.ATM_IDLE_WARNING_SECONDS
+        context["session_max_seconds"] = settings.ATM_SESSION_MAX_SECONDS
         return context

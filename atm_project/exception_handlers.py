@@ -10,6 +10,7 @@ from rest_framework_simplejwt.exceptions import InvalidToken
 
 from audit.access import record_foreign_access
 
+from .metrics import count_infrastructure_error
 from .middleware import current_request_id
 from .problems import DomainError, InvalidRequest
 
@@ -104,6 +105,7 @@ def _drf_error_response(exc: exceptions.APIException) -> Response:
 
 def problem_exception_handler(exc, context):
     """DRF's EXCEPTION_HANDLER: every error becomes a problem; unexpected ones are logged."""
+    count_infrastructure_error(exc)
     if getattr(exc, "status", None) == 404 or isinstance(exc, Http404 | exceptions.NotFound):
         # Answered like a missing object, but audited if it exists and is someone else's.
         record_foreign_access(context.get("request"), context.get("view"))

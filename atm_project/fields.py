@@ -3,22 +3,73 @@
 import re
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .money import CENT, amount_problem
 
-_AMOUNT_TEXT = re.compile(r"^[0-9]{1,16}(\.[0-9]{1,2})?$")
+# No leading zeros ("007" is refused), so the schema's pattern can say exactly what is accepted.
+_AMOUNT_TEXT = re.compile(r"^(0|[1-9][0-9]{0,15})(\.[0-9]{1,2})?$")
+
+
+def _integers_up_to(top: str) -> list[str]:
+    """Regex alternatives matching the integers 1..top (no leading zeros)."""
+    length = len(top)
+    alternatives = [f"[1-9][0-9]{{0,{length - 2}}}"] if length > 1 else []
+    for i, digit in enumerate(top):
+        lowest = 1 if i == 0 else 0
+        if int(digit) > lowest:
+            alternatives.append(f"{top[:i]}[{lowest}-{int(digit) - 1}][0-9]{{{length - i - 1}}}")
+    alternatives.append(top)
+    return alternatives
+
+
+def _fractions_up_to(cents: int) -> str:
+    """An optional fraction of at most `cents` hundredths: ".5" is 50, ".05" is 5."""
+    tens, units = divmod(cents, 10)
+    options = [f"[0-{tens}]"]
+    if tens:
+        options.append(f"[0-{tens - 1}][0-9]")
+    options.append(f"{tens}[0-{units}]")
+    return rf"(\.({'|'.join(options)}))?"
+
+
+def amount_pattern(maximum: Decimal) -> str:
+    """The amount strings accepted: greater than 0, at most 2 places, at most `maximum`.
+
+    A JSON Schema pattern has no arithmetic, so the bounds are spelled out digit by digit;
+    clients (and "Try it out") then learn from the schema alone that "0" or "0.00" is refused.
+    """
+    whole, cents = divmod(int(maximum.quantize(CENT) * 100), 100)
+    alternatives = [r"0\.(0[1-9]|[1-9][0-9]?)"]  # below 1
+    if whole > 1:
+        below = "|".join(_integers_up_to(str(whole - 1)))
+        alternatives.append(rf"({below})(\.[0-9]{{1,2}})?")
+    if whole >= 1:
+        alternatives.append(f"{whole}{_fractions_up_to(cents)}")
+    return "^(" + "|".join(alternatives) + ")$"
 
 
 @extend_schema_field(
     {
         "oneOf": [
-            {"type": "string", "pattern": r"^[0-9]{1,16}(\.[0-9]{1,2})?$", "example": "100.00"},
-            {"type": "number", "minimum": 0.01, "multipleOf": 0.01},
+            {
+                "type": "string",
+                "pattern": amount_pattern(settings.MAX_TRANSACTION_AMOUNT),
+                "example": "100.00",
+            },
+            {
+                "type": "number",
+                "minimum": 0.01,
+                "maximum": float(settings.MAX_TRANSACTION_AMOUNT),
+                "multipleOf": 0.01,
+            },
         ],
-        "description": "Greater than 0, at most 2 decimal places, at most MAX_TRANSACTION_AMOUNT.",
+        "description": f"Greater than 0, at most 2 decimal places, at most "
+        f'{settings.MAX_TRANSACTION_AMOUNT}. A string like "12.50" (no leading zeros) or a '
+        "number.",
     }
 )
 class AmountField(serializers.Field):

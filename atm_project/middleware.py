@@ -34,6 +34,9 @@ class RequestIDMiddleware:
 
 class RequestIDLogFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
+        # gunicorn's access lines bring the id along (from the response's X-Request-ID).
+        if getattr(record, "request_id", None):
+            return True
         # django.request logs after the middleware has returned, but hands over the request.
         request = getattr(record, "request", None)
         record.request_id = getattr(request, "request_id", None) or current_request_id()

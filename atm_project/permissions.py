@@ -34,6 +34,11 @@ def _is_authenticated(request) -> bool:
     return bool(request.user and request.user.is_authenticated)
 
 
+def _card_still_active(session: ATMSession) -> bool:
+    # A card blocked by staff after sign-in loses its session at once, not 2 minutes later.
+    return Card.objects.filter(pk=session.card_id, status=Card.Status.ACTIVE).exists()
+
+
 class IsCustomer(BasePermission):
     """Signed in with a customer's token: an ATM session token is refused (403)."""
 
@@ -58,8 +63,7 @@ class CustomerOrATMSession(BasePermission):
             return False
         if not self._acts_on(request, view, session.account_number):
             return False
-        # A card blocked by staff after sign-in loses its session at once, not 2 minutes later.
-        return Card.objects.filter(pk=session.card_id, status=Card.Status.ACTIVE).exists()
+        return _card_still_active(session)
 
     @staticmethod
     def _acts_on(request, view, account_number: str) -> bool:
@@ -74,3 +78,15 @@ class CustomerOrATMSession(BasePermission):
             if value is not None and str(value) != account_number:
                 return False
         return True
+
+
+class IsATMSession(BasePermission):
+    """Signed in with an ATM session token whose card is still active; a customer's is refused."""
+
+    message = "Only an ATM session can use this endpoint."
+
+    def has_permission(self, request, view) -> bool:
+        if not _is_authenticated(request):
+            return False
+        session = atm_session(request)
+        return session is not None and _card_still_active(session)

@@ -4,6 +4,7 @@ Configuration is by environment variable only (12-factor); an unset variable mea
 default documented in the README, so `make run` on a fresh clone needs nothing but Python.
 """
 
+import logging
 import os
 import secrets
 from datetime import timedelta
@@ -11,6 +12,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
+
+from atm_project.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -74,6 +77,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "atm_project.metrics.MetricsMiddleware",
     "atm_project.middleware.RequestIDMiddleware",
     "audit.context.AuditContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -247,7 +251,7 @@ REST_FRAMEWORK = {
         "atm_project.renderers.ProblemJSONRenderer",
     ],
     "DEFAULT_PAGINATION_CLASS": "atm_project.pagination.NewestFirstCursorPagination",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "atm_project.schema.DocumentedAutoSchema",
     "EXCEPTION_HANDLER": "atm_project.exception_handlers.problem_exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
     "UNAUTHENTICATED_USER": None,
@@ -286,6 +290,24 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One tag per resource (atm_project/schema.py assigns them).
+    "TAGS": [
+        {"name": "Authentication", "description": "Register, sign in, tokens, passwords."},
+        {
+            "name": "ATM sessions",
+            "description": "Card + PIN sign-in at an ATM, and keeping the session alive.",
+        },
+        {"name": "Customers", "description": "Your own profile."},
+        {"name": "Accounts", "description": "Open, read, close accounts; balances."},
+        {"name": "Cards", "description": "Issue a card on an account."},
+        {
+            "name": "Money movement",
+            "description": "Deposits, withdrawals and transfers; each takes an Idempotency-Key.",
+        },
+        {"name": "History", "description": "Transactions, mini-statements and statements."},
+        {"name": "Operations", "description": "Health check."},
+        {"name": "API root", "description": "Links to the resources."},
+    ],
     "ENUM_NAME_OVERRIDES": {
         "AccountKindEnum": ["checking", "savings", "internal"],
         "OpenAccountKindEnum": ["checking", "savings"],
@@ -305,26 +327,15 @@ DEFAULT_DAILY_WITHDRAWAL_LIMIT = Decimal(
 BANK_TIME_ZONE = os.environ.get("BANK_TIME_ZONE", "UTC")
 SUPPORTED_CURRENCIES = env_list("SUPPORTED_CURRENCIES", "USD,EUR,GBP")
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "atm_project.middleware.RequestIDLogFilter"}},
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["request_id"],
-        },
-    },
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {
-        # Django logs every 4xx as a warning with the path; our own handler logs what matters.
-        "django.request": {"level": "ERROR"},
-    },
-}
+# GET /metrics is open to loopback; elsewhere it needs "Authorization: Bearer $METRICS_TOKEN".
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+
+# LOG_FORMAT=json: one JSON object per line (atm_project/logs.py); every line has the request id.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain")
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+LOGGING = logging_config(log_format=LOG_FORMAT, level=LOG_LEVEL)
+# Python's warnings go through logging too, so a JSON log stays JSON.
+logging.captureWarnings(True)
 
 # A claimed Idempotency-Key whose request has not finished after this many seconds is taken to
 # belong to a worker that died before committing, and a retry may take it over.
@@ -341,3 +352,8 @@ ADMIN_SIGNIN_LOCK = 15 * 60
 
 # The web ATM signs out after this many idle seconds (tests shorten it).
 ATM_IDLE_TIMEOUT_SECONDS = int(os.environ.get("ATM_IDLE_TIMEOUT_SECONDS", "120"))
+# ... and warns this many seconds before, so a customer still there can stay.
+ATM_IDLE_WARNING_SECONDS = int(os.environ.get("ATM_IDLE_WARNING_SECONDS", "20"))
+# An ATM session is extended on activity (POST /api/v1/auth/card/extend/) up to this many seconds
+# after the card sign-in; then the customer signs in again.
+ATM_SESSION_MAX_SECONDS = int(os.environ.get("ATM_SESSION_MAX_SECONDS", "600"))

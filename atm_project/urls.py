@@ -9,6 +9,8 @@ from drf_spectacular.renderers import (
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import views
+from .api_root import APIRootView
+from .metrics import metrics_view
 
 api_v1 = [
     path("", include("users.api.urls")),
@@ -18,6 +20,8 @@ api_v1 = [
 
 urlpatterns = [
     re_path(r"^healthz/?$", views.healthz, name="healthz"),
+    re_path(r"^metrics/?$", metrics_view, name="metrics"),
+    re_path(r"^api/v1/?$", APIRootView.as_view(), name="api-root"),
     path("api/v1/", include(api_v1)),
     # JSON first: the default document, and the format its errors (problem+json) are written in.
     re_path(

@@ -8,6 +8,7 @@ from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 
 from .exception_handlers import problem_json_response
+from .metrics import count_infrastructure_error
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +31,8 @@ def healthz(request):
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-    except DatabaseError:
+    except DatabaseError as error:
+        count_infrastructure_error(error)
         logger.warning("Health check: the database is unreachable")
         return problem_json_response(
             status_code=503,

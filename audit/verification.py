@@ -1,5 +1,6 @@
 """Recompute the audit chain and name the first event that does not fit."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .models import AuditChainHead, AuditEvent
@@ -19,16 +20,19 @@ class ChainReport:
         return not self.problem
 
 
-def verify_chain() -> ChainReport:
+def verify_chain(*, on_progress: Callable[[int], None] | None = None) -> ChainReport:
     """Walk every event in chain order; stop at the first one whose hash or link is wrong.
 
     An edited event no longer matches its own hash; an event re-hashed after an edit, or one
     whose predecessor was deleted, no longer matches the previous event's hash; a deleted tail
-    leaves the chain head pointing past the last event.
+    leaves the chain head pointing past the last event. `on_progress(events_checked)` is called
+    every few thousand events.
     """
     previous_id, previous_hash, checked = 0, GENESIS_HASH, 0
     for event in AuditEvent.objects.order_by("id").iterator(chunk_size=_CHUNK):
         checked += 1
+        if on_progress is not None and checked % _CHUNK == 0:
+            on_progress(checked)
         if event.prev_hash != previous_hash or event.id != previous_id + 1:
             return ChainReport(
                 checked,

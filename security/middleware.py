@@ -8,7 +8,8 @@ from django.conf import settings
 
 from atm_project.exception_handlers import problem_json_response
 
-# The web ATM ships only static JS and CSS from /static/: nothing inline, nothing from elsewhere.
+# The web ATM and the landing page ship only static JS and CSS from /static/: nothing inline,
+# nothing from elsewhere.
 ATM_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
@@ -65,7 +66,7 @@ class SecurityHeadersMiddleware:
 
     @staticmethod
     def _content_security_policy(request, response) -> str | None:
-        if request.path == "/atm" or request.path.startswith("/atm/"):
+        if request.path in ("/", "/atm") or request.path.startswith("/atm/"):
             return ATM_CSP
         if response.get("Content-Type", "").split(";")[0].strip() in JSON_TYPES:
             return API_CSP

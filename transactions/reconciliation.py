@@ -1,5 +1,6 @@
 """Ledger invariants, checked with aggregate queries over the whole ledger."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -45,8 +46,13 @@ class Report:
         return not self.findings
 
 
-def reconcile() -> Report:
-    findings = [finding for _, _, check in CHECKS for finding in check()]
+def reconcile(*, on_progress: Callable[[int], None] | None = None) -> Report:
+    """Run every check; `on_progress(checks_done)` after each (out of len(CHECKS))."""
+    findings = []
+    for done, (_, _, check) in enumerate(CHECKS, start=1):
+        findings.extend(check())
+        if on_progress is not None:
+            on_progress(done)
     return Report(
         accounts_checked=Account.objects.count(),
         transactions_checked=Transaction.objects.count(),

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from accounts.models import Account
 from accounts.services import lock_accounts, require_reason
+from atm_project.metrics import count_money_movement
 from atm_project.money import require_valid_amount
 from atm_project.problems import (
     AccountNotActive,
@@ -47,6 +48,7 @@ class Leg:
 OnPosted = Callable[["Transaction"], None] | None
 
 
+@count_money_movement("deposit")
 def deposit(
     *,
     account_number: str,
@@ -70,6 +72,7 @@ def deposit(
         )
 
 
+@count_money_movement("withdrawal")
 def withdraw(
     *,
     account_number: str,
@@ -96,6 +99,7 @@ def withdraw(
         )
 
 
+@count_money_movement("transfer")
 def transfer(
     *,
     from_account: str,
@@ -131,6 +135,7 @@ def transfer(
         )
 
 
+@count_money_movement("reversal")
 def reverse(*, transaction_id, actor, reason: str) -> Transaction:
     """Post the opposite of a transaction and mark it reversed; at most once, never overdrawn."""
     reason = require_reason(reason)

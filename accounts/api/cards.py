@@ -1,23 +1,36 @@
 """Card endpoints: issuing a card on an account, and signing in at the ATM with card + PIN."""
 
-from drf_spectacular.utils import extend_schema
+from django.conf import settings
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from atm_project.fields import StrictRegexField
+from atm_project.permissions import IsATMSession
 from atm_project.schema import problem
 from security.throttling import CARD_RATE_LIMITS
 
 from .. import cards
-from ..tokens import ATMAccessToken
+from ..tokens import ACCOUNT_CLAIM, ATMAccessToken, ATMSessionTooOld
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": "^[0-9]{4,6}$",
+        "not": {"enum": cards.trivially_weak_pins()},
+        "example": "8264",
+    }
+)
+class ChosenPinField(StrictRegexField):
+    """A new PIN: the schema lists the weak PINs refused, as accounts.cards.pin_problem does."""
 
 
 class CardIssueSerializer(serializers.Serializer):
-    # The pattern is in the schema (so fuzzers and clients know it); the other rules are checked
-    # by accounts.cards.pin_problem.
-    pin = StrictRegexField(
+    pin = ChosenPinField(
         r"^[0-9]{4,6}$",
         write_only=True,
         trim_whitespace=False,
@@ -101,10 +114,40 @@ class CardSignInView(APIView):
         params = CardSignInSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         card = cards.sign_in_with_card(**params.validated_data)
-        token = ATMAccessToken.for_card(card)
-        session = {
-            "access": str(token),
-            "account_number": card.account.number,
-            "expires_in": int(ATMAccessToken.lifetime.total_seconds()),
-        }
-        return Response(ATMSessionSerializer(session).data)
+        return atm_session_response(ATMAccessToken.for_card(card))
+
+
+def atm_session_response(token: ATMAccessToken) -> Response:
+    session = {
+        "access": str(token),
+        "account_number": token[ACCOUNT_CLAIM],
+        "expires_in": int(ATMAccessToken.lifetime.total_seconds()),
+    }
+    return Response(ATMSessionSerializer(session).data)
+
+
+class CardSessionExtendView(APIView):
+    permission_classes = [IsATMSession]
+
+    @extend_schema(
+        summary="Extend an ATM session",
+        description="Takes the ATM session token in the Authorization header and returns a "
+        "fresh one for the same card and account, valid 2 minutes. A session can be extended "
+        "until `ATM_SESSION_MAX_SECONDS` (default 600) after the card sign-in; after that the "
+        "customer signs in with card and PIN again. A customer's token is refused (403).",
+        request=None,
+        responses={
+            200: ATMSessionSerializer,
+            401: problem("authentication_failed: the session is too old, or the token expired"),
+            403: problem("permission_denied: not an ATM session, or the card was blocked"),
+        },
+    )
+    def post(self, request):
+        try:
+            token = request.auth.extended(request.user)
+        except ATMSessionTooOld:
+            raise AuthenticationFailed(
+                f"An ATM session lasts at most {settings.ATM_SESSION_MAX_SECONDS // 60} minutes; "
+                "sign in with your card again."
+            ) from None
+        return atm_session_response(token)

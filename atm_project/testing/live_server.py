@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from atm_project.testing.demo import DEMO_PASSWORD, DEMO_USERNAME
+from atm_project.demo import DEMO_PASSWORD, DEMO_USERNAME
 
 HOST = "127.0.0.1"
 BASE_DIR = Path(__file__).resolve().parents[2]

@@ -8,11 +8,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 
 from accounts.models import Account, Card
 from accounts.services import freeze_account
-from atm.tests.test_browser import _allow_sync_db_beside_playwright, browser  # noqa: F401
 from backoffice import approvals
 from transactions import services as ledger
 from users.totp import provision_totp
@@ -25,17 +23,12 @@ SCREENSHOT_DIR = os.environ.get("ADMIN_SCREENSHOT_DIR")
 
 
 @pytest.fixture
-def admin_url(live_server, settings):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-    call_command("seed_demo", verbosity=0)
-    return f"{live_server.url}/admin/"
+def admin_url(demo_site):
+    return f"{demo_site}/admin/"
 
 
 @pytest.fixture
-def page(browser):  # noqa: F811
+def page(browser):
     context = browser.new_context(viewport={"width": WIDTH, "height": 900})
     page = context.new_page()
     page.set_default_timeout(5000)

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pytest
 
-from atm_project.testing.demo import DEMO_CARD, DEMO_CHECKING, DEMO_PIN
+from atm_project.demo import DEMO_CARD, DEMO_CHECKING, DEMO_PIN
 from atm_project.testing.live_server import sign_in, worker_pids_that_served
 from atm_project.testing.problems import assert_throttled
 from atm_project.testing.racing import race

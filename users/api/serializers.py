@@ -96,9 +96,14 @@ def _password_field(**kwargs) -> serializers.CharField:
     return StrictCharField(write_only=True, max_length=128, trim_whitespace=False, **kwargs)
 
 
+NEW_PASSWORD_HELP = "At least 10 characters; not too common, not all digits, not like the username."  # noqa: S105 - help text
+
+
 class PasswordChangeSerializer(serializers.Serializer):
     old_password = _password_field()
-    new_password = _password_field(help_text="Django's password validators apply (10+ chars).")
+    new_password = _password_field(
+        help_text="At least 10 characters; not too common, not all digits, not like the username."
+    )
 
 
 class PasswordResetSerializer(serializers.Serializer):
@@ -112,4 +117,6 @@ class PasswordResetAcceptedSerializer(serializers.Serializer):
 class PasswordResetConfirmSerializer(serializers.Serializer):
     uid = StrictCharField(max_length=64, help_text="From the reset link.")
     token = StrictCharField(max_length=128, help_text="From the reset link.")
-    new_password = _password_field(help_text="Django's password validators apply (10+ chars).")
+    new_password = _password_field(
+        help_text="At least 10 characters; not too common, not all digits, not like the username."
+    )

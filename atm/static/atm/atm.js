@@ -2,6 +2,10 @@
  * The web ATM. It talks only to the public API, and keeps the card session's token in this
  * closure: never in localStorage, sessionStorage or a cookie, so closing or reloading the page
  * ends the session. No inline script or style anywhere, so a strict Content-Security-Policy holds.
+ *
+ * Keyboard and screen-reader users: no control is ever disabled while a request runs (a disabled
+ * button drops the focus to <body>); focus stays on the control that was used, or moves to the
+ * result (a new panel's heading, a field to correct, the status message).
  */
 (function () {
   "use strict";
@@ -9,6 +13,12 @@
   const root = document.getElementById("atm");
   const apiRoot = root.dataset.apiRoot;
   const idleTimeoutMs = Number(root.dataset.idleTimeoutSeconds) * 1000;
+  const idleWarningMs = Math.min(Number(root.dataset.idleWarningSeconds) * 1000, idleTimeoutMs);
+  const sessionMaxMinutes = Math.round(Number(root.dataset.sessionMaxSeconds) / 60);
+  // An active customer's token is renewed once it is this old, so activity never lets it lapse.
+  const RENEW_AFTER_MS = 30 * 1000;
+  // ... and, if there was any activity since it was issued, this long before it expires.
+  const RENEW_BEFORE_EXPIRY_MS = 15 * 1000;
 
   const statusRegion = document.getElementById("status");
   const signInSection = document.getElementById("signin-section");
@@ -21,21 +31,27 @@
   const menu = sessionSection.querySelector(".atm-menu");
   const panel = document.getElementById("panel");
 
-  let session = null; // {token, accountNumber}
-  let idleTimer = null;
-  let expiryTimer = null;
+  // {token, accountNumber, currency, issuedAt, expiresAt, renewRefused}
+  let session = null;
+  let lastActivityAt = 0;
+  const timers = { idle: null, warning: null, expiry: null, renew: null };
   let busy = false;
+  let renewing = null; // the pending renewal, so activity never sends two at once
 
   // --- formatting ---------------------------------------------------------------------------
 
   /* Money arrives as a decimal string ("-1030.5" or "1030.50"); format it as text, never through
-   * a float, so no amount is ever rounded: "-1,030.50". */
-  function formatMoney(amount) {
+   * a float, so no amount is ever rounded: "-1,030.50" (with its currency: "-1,030.50 USD"). */
+  function formatNumber(amount) {
     const text = String(amount);
     const negative = text.startsWith("-");
     const [whole, fraction = ""] = text.replace(/^[-+]/, "").split(".");
-    const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+    const grouped = whole.replace(/^0+(?=\d)/, "").replace(/\B(?=(\d{3})+(?!\d))/g, ",");
     return (negative ? "-" : "") + grouped + "." + (fraction + "00").slice(0, 2);
+  }
+
+  function formatMoney(amount, currency) {
+    return formatNumber(amount) + " " + (currency || session.currency);
   }
 
   const dateFormat = new Intl.DateTimeFormat(undefined, {
@@ -49,29 +65,103 @@
     return "\u2022\u2022\u2022\u2022 " + number.slice(-4);
   }
 
-  // --- status and focus ---------------------------------------------------------------------
+  // --- what the customer reads --------------------------------------------------------------
+
+  const ENTER_AMOUNT = "Enter an amount like 20 or 12.50.";
+  const CALL_THE_BANK = "Please call the bank.";
+
+  /* One plain sentence per problem code. `context` says what was being done: {verb, amount}. */
+  const PROBLEM_MESSAGES = {
+    authentication_failed: () =>
+      "Wrong card number or PIN. Your card is blocked after 3 wrong PINs.",
+    card_blocked: () => "Your card is blocked. " + CALL_THE_BANK,
+    account_not_active: () => "This account cannot be used at the moment. " + CALL_THE_BANK,
+    insufficient_funds: (context) =>
+      "Your balance is too low to " + context.verb + " " + formatMoney(context.amount) + ".",
+    daily_limit_exceeded: (context) =>
+      "You cannot withdraw " + formatMoney(context.amount) +
+      " today: it is over your daily limit. Try a smaller amount.",
+    currency_mismatch: () =>
+      "That account does not take " + session.currency + ". Check the account number.",
+    throttled: (context) =>
+      "Too many tries. Please wait " + (context.retryAfter || 60) + " seconds and try again.",
+    service_unavailable: () => "The bank cannot be reached right now. Please try again soon.",
+    server_error: () => "Sorry, something went wrong at the bank. Please try again soon.",
+    network: () => "The bank cannot be reached right now. Please try again soon.",
+  };
+
+  /* What to tell the customer about a field the bank refused. */
+  const FIELD_MESSAGES = {
+    amount: ENTER_AMOUNT,
+    to_account: "This account cannot receive your transfer. Check the number.",
+  };
+
+  function customerMessage(error, context) {
+    const message = PROBLEM_MESSAGES[error.problem.code];
+    return message ? message(context || {}) : "Sorry, that did not work. Please try again.";
+  }
+
+  // --- status, fields and focus -------------------------------------------------------------
 
   function announce(message, kind) {
     statusRegion.textContent = message;
     statusRegion.classList.toggle("is-error", kind === "error");
     statusRegion.classList.toggle("is-success", kind === "success");
+    statusRegion.classList.toggle("is-warning", kind === "warning");
+  }
+
+  function errorElement(input) {
+    return document.getElementById(input.id + "-error");
+  }
+
+  /* Marks a field invalid, says why right under it (and in the status), and puts focus on it. */
+  function rejectField(input, message) {
+    input.setAttribute("aria-invalid", "true");
+    const note = errorElement(input);
+    note.textContent = message;
+    note.hidden = false;
+    announce(message, "error");
+    input.focus();
+  }
+
+  function clearFieldErrors(scope) {
+    for (const input of scope.querySelectorAll("[aria-invalid]")) {
+      input.removeAttribute("aria-invalid");
+      const note = errorElement(input);
+      note.textContent = "";
+      note.hidden = true;
+    }
+  }
+
+  /* The field of a form that the bank's validation error names, if the form has it. */
+  function refusedField(error, form) {
+    const fields = (error.problem.code === "validation_error" && error.problem.errors) || {};
+    for (const name of Object.keys(fields)) {
+      const input = form && form.elements[name];
+      if (input && FIELD_MESSAGES[name]) {
+        return { input: input, message: FIELD_MESSAGES[name] };
+      }
+    }
+    return null;
   }
 
   function setBusy(value) {
     busy = value;
+    // aria-busy and aria-disabled, never `disabled`: a disabled button loses the focus.
     root.setAttribute("aria-busy", value ? "true" : "false");
     for (const button of root.querySelectorAll("button")) {
-      button.disabled = value;
+      button.setAttribute("aria-disabled", value ? "true" : "false");
     }
   }
 
   // --- the API --------------------------------------------------------------------------------
 
   class ApiError extends Error {
-    constructor(status, problem) {
+    constructor(status, problem, retryAfter) {
       super(problem.title || "Request refused");
       this.status = status;
       this.problem = problem;
+      this.retryAfter = retryAfter;
     }
   }
 
@@ -102,7 +192,7 @@
     try {
       response = await fetch(apiRoot + path, options);
     } catch (networkError) {
-      throw new ApiError(0, { title: "The bank cannot be reached; please try again" });
+      throw new ApiError(0, { code: "network" });
     }
     let data = null;
     try {
@@ -111,26 +201,16 @@
       data = null;
     }
     if (!response.ok) {
-      throw new ApiError(response.status, data || { title: "Request refused" });
+      const problem = data && data.code ? data : { code: "server_error" };
+      throw new ApiError(response.status, problem, response.headers.get("Retry-After"));
     }
     return data;
   }
 
-  function describeError(error) {
-    const problem = error.problem || {};
-    const title = problem.title || error.message;
-    if (problem.code === "validation_error" && problem.errors) {
-      const first = Object.values(problem.errors)[0];
-      if (first && first.length) {
-        return title + ": " + first[0];
-      }
-    }
-    return title;
-  }
-
-  /* Runs one action: buttons disabled meanwhile, any refusal shown by its problem title, and an
-   * expired or revoked session ends at once. */
-  async function run(action) {
+  /* Runs one action while the session lasts. A refusal is told in the customer's words, on the
+   * field it concerns when there is one; a session the bank has ended is signed out at once.
+   * `context`: {verb, amount, form} for the messages. */
+  async function run(action, context) {
     if (busy) {
       return;
     }
@@ -141,77 +221,175 @@
       if (!(error instanceof ApiError)) {
         throw error;
       }
-      if (session && error.status === 401) {
-        signOut("Your session has ended: please sign in again.");
-      } else {
-        announce(describeError(error), "error");
-      }
+      explainRefusal(error, context || {});
     } finally {
       setBusy(false);
     }
   }
 
-  // --- signing in and out ---------------------------------------------------------------------
+  function explainRefusal(error, context) {
+    if (session && error.status === 401) {
+      signOut("Your session has ended. Please sign in again.");
+      return;
+    }
+    if (session && error.status === 403) {
+      signOut("This card can no longer be used here. " + CALL_THE_BANK);
+      return;
+    }
+    const field = refusedField(error, context.form);
+    if (field) {
+      rejectField(field.input, field.message);
+      return;
+    }
+    announce(customerMessage(error, { ...context, retryAfter: error.retryAfter }), "error");
+  }
 
-  function resetIdleTimer() {
+  // --- keeping an active session alive, and ending an idle one --------------------------------
+
+  function clearTimers() {
+    for (const name of Object.keys(timers)) {
+      window.clearTimeout(timers[name]);
+      timers[name] = null;
+    }
+  }
+
+  function holdToken(data) {
+    const now = Date.now();
+    session.token = data.access;
+    session.issuedAt = now;
+    session.expiresAt = now + data.expires_in * 1000;
+    window.clearTimeout(timers.expiry);
+    window.clearTimeout(timers.renew);
+    timers.expiry = window.setTimeout(signOutAsTokenLapses, session.expiresAt - now);
+    // A customer who was active since this token came, then paused, must not lose the session
+    // before the idle timeout: renew shortly before the token lapses.
+    timers.renew = window.setTimeout(() => {
+      if (lastActivityAt > session.issuedAt) {
+        renewToken();
+      }
+    }, Math.max(0, session.expiresAt - now - RENEW_BEFORE_EXPIRY_MS));
+  }
+
+  /* Without a renewed token nothing more can be done: say why the session ends. */
+  function signOutAsTokenLapses() {
+    if (session.renewRefused) {
+      signOut(
+        "For your safety a session lasts at most " + sessionMaxMinutes +
+          " minutes. Please sign in again.",
+      );
+    } else if (lastActivityAt > session.issuedAt) {
+      signOut("Your session has ended. Please sign in again."); // the renewal failed
+    } else {
+      signOutIdle();
+    }
+  }
+
+  function signOutIdle() {
+    signOut("You were signed out because there was no activity. Please take your card.");
+  }
+
+  function renewToken() {
+    if (!session || renewing || session.renewRefused) {
+      return renewing;
+    }
+    const current = session;
+    renewing = api("POST", "auth/card/extend/", {})
+      .then((data) => {
+        if (session === current) {
+          holdToken(data);
+        }
+      })
+      .catch((error) => {
+        // Past the longest session the bank allows: the session ends when this token does.
+        if (session === current && error instanceof ApiError && error.status === 401) {
+          current.renewRefused = true;
+        }
+      })
+      .finally(() => {
+        renewing = null;
+      });
+    return renewing;
+  }
+
+  function scheduleIdleSignOut() {
+    window.clearTimeout(timers.idle);
+    window.clearTimeout(timers.warning);
+    timers.warning = window.setTimeout(() => {
+      announce(
+        "Are you still there? You will be signed out in " + idleWarningMs / 1000 +
+          " seconds. Press any key or touch the screen to stay.",
+        "warning",
+      );
+    }, idleTimeoutMs - idleWarningMs);
+    timers.idle = window.setTimeout(signOutIdle, idleTimeoutMs);
+  }
+
+  function onActivity() {
     if (!session) {
       return;
     }
-    window.clearTimeout(idleTimer);
-    idleTimer = window.setTimeout(() => {
-      signOut("Signed out: no activity for " + idleTimeoutMs / 1000 + " seconds.");
-    }, idleTimeoutMs);
+    lastActivityAt = Date.now();
+    if (statusRegion.classList.contains("is-warning")) {
+      announce("You are still signed in.", "");
+    }
+    scheduleIdleSignOut();
+    if (lastActivityAt - session.issuedAt >= RENEW_AFTER_MS) {
+      renewToken();
+    }
   }
 
-  function startSession(data) {
-    session = { token: data.access, accountNumber: data.account_number };
+  // --- signing in and out ---------------------------------------------------------------------
+
+  async function startSession(data) {
+    session = { accountNumber: data.account_number, currency: "" };
+    lastActivityAt = Date.now(); // the sign-in itself; holdToken counts activity after it
+    holdToken(data);
+    // The sign-in answer names no currency; the balance does, and every amount shown needs it.
+    session.currency = (await api("GET", accountPath("balance"))).currency;
     signInForm.reset();
     signInSection.hidden = true;
     sessionSection.hidden = false;
     sessionAccount.hidden = false;
     sessionAccount.textContent = "Account " + lastDigits(data.account_number);
     announce("Signed in to account " + lastDigits(data.account_number) + ".", "success");
-    resetIdleTimer();
-    // The token cannot be refreshed: when it expires the session is over, active or not.
-    expiryTimer = window.setTimeout(() => {
-      signOut("Your session has ended: please sign in again.");
-    }, data.expires_in * 1000);
+    scheduleIdleSignOut();
     sessionHeading.focus();
   }
 
   function signOut(message) {
     session = null;
-    window.clearTimeout(idleTimer);
-    window.clearTimeout(expiryTimer);
+    clearTimers();
     closePanel();
     sessionSection.hidden = true;
     sessionAccount.hidden = true;
     sessionAccount.textContent = "";
     signInSection.hidden = false;
     signInForm.reset();
+    clearFieldErrors(signInForm);
     announce(message, "");
     cardInput.focus();
   }
 
   signInForm.addEventListener("submit", (event) => {
     event.preventDefault();
+    clearFieldErrors(signInForm);
     const cardNumber = cardInput.value.replace(/[\s-]/g, "");
     const pin = pinInput.value;
     pinInput.value = "";
     if (!/^\d{16}$/.test(cardNumber)) {
-      announce("Enter the card's 16-digit number.", "error");
-      cardInput.focus();
+      rejectField(cardInput, "Enter the 16-digit number printed on your card.");
       return;
     }
     if (!/^\d{4,6}$/.test(pin)) {
-      announce("Enter your PIN: 4 to 6 digits.", "error");
-      pinInput.focus();
+      rejectField(pinInput, "Enter your PIN: 4 to 6 digits.");
       return;
     }
     run(async () => {
       try {
-        startSession(await api("POST", "auth/card/", { card_number: cardNumber, pin: pin }));
+        await startSession(await api("POST", "auth/card/", { card_number: cardNumber, pin: pin }));
       } catch (error) {
+        session = null;
+        clearTimers();
         pinInput.focus();
         throw error;
       }
@@ -234,6 +412,9 @@
     if (menuButton) {
       menuButton.setAttribute("aria-current", "true");
     }
+    for (const note of panel.querySelectorAll("[data-currency-note]")) {
+      note.textContent = "Amounts in " + session.currency + ".";
+    }
     panel.querySelector(".atm-heading").focus();
     return panel;
   }
@@ -242,54 +423,60 @@
     return "accounts/" + session.accountNumber + "/" + action + "/";
   }
 
-  function showBalance() {
-    closePanel();
-    return run(async () => {
-      const data = await api("GET", accountPath("balance"));
-      announce("Balance: " + formatMoney(data.balance) + " " + data.currency + ".", "success");
-    });
-  }
-
-  function moneyMoved(verb, transaction, where) {
-    const currency = " " + transaction.currency;
-    return (
-      verb + " " + formatMoney(transaction.amount) + currency + (where || "") +
-      ". New balance: " + formatMoney(transaction.balance_after) + currency + "."
-    );
-  }
-
-  function requireAmount(input) {
+  /* The amount typed in `input`, or null after telling the customer what is wrong with it. */
+  function readAmount(input) {
     const amount = input.value.trim();
-    if (amount === "") {
-      announce("Enter an amount.", "error");
-      input.focus();
+    if (!/^\d{1,16}(\.\d{1,2})?$/.test(amount) || !/[1-9]/.test(amount)) {
+      rejectField(input, ENTER_AMOUNT);
       return null;
     }
     return amount;
   }
 
-  function withdraw(amount) {
+  function moneyMoved(verb, transaction, where) {
+    return (
+      verb + " " + formatMoney(transaction.amount, transaction.currency) + (where || "") +
+      ". New balance: " + formatMoney(transaction.balance_after, transaction.currency) + "."
+    );
+  }
+
+  function showBalance() {
+    closePanel();
     return run(async () => {
-      const transaction = await api("POST", accountPath("withdraw"), { amount: amount });
-      announce(moneyMoved("Withdrew", transaction), "success");
-      const form = panel.querySelector("form");
-      if (form) {
-        form.reset();
-      }
+      const data = await api("GET", accountPath("balance"));
+      announce("Balance: " + formatMoney(data.balance, data.currency) + ".", "success");
     });
+  }
+
+  /* The whole cash withdrawal, in one place: a quick amount or the form's amount. */
+  function withdraw(amount, form) {
+    return run(
+      async () => {
+        const transaction = await api("POST", accountPath("withdraw"), { amount: amount });
+        announce(moneyMoved("Withdrew", transaction) + " Please take your cash.", "success");
+        if (form) {
+          form.reset();
+        }
+      },
+      { verb: "withdraw", amount: amount, form: form },
+    );
   }
 
   function openWithdraw(menuButton) {
     const section = openPanel("withdraw", menuButton);
-    for (const quick of section.querySelectorAll("[data-amount]")) {
-      quick.addEventListener("click", () => withdraw(quick.dataset.amount));
-    }
     const form = section.querySelector("form");
+    for (const quick of section.querySelectorAll("[data-amount]")) {
+      quick.addEventListener("click", () => {
+        clearFieldErrors(form);
+        withdraw(quick.dataset.amount, null);
+      });
+    }
     form.addEventListener("submit", (event) => {
       event.preventDefault();
-      const amount = requireAmount(form.elements.amount);
+      clearFieldErrors(form);
+      const amount = readAmount(form.elements.amount);
       if (amount !== null) {
-        withdraw(amount);
+        withdraw(amount, form);
       }
     });
   }
@@ -298,41 +485,88 @@
     const form = openPanel("deposit", menuButton).querySelector("form");
     form.addEventListener("submit", (event) => {
       event.preventDefault();
-      const amount = requireAmount(form.elements.amount);
+      clearFieldErrors(form);
+      const amount = readAmount(form.elements.amount);
       if (amount === null) {
         return;
       }
-      run(async () => {
-        const transaction = await api("POST", accountPath("deposit"), { amount: amount });
-        announce(moneyMoved("Deposited", transaction), "success");
-        form.reset();
-      });
+      run(
+        async () => {
+          const transaction = await api("POST", accountPath("deposit"), { amount: amount });
+          announce(moneyMoved("Deposited", transaction), "success");
+          form.reset();
+        },
+        { verb: "deposit", amount: amount, form: form },
+      );
     });
   }
 
   function openTransfer(menuButton) {
-    const form = openPanel("transfer", menuButton).querySelector("form");
+    const section = openPanel("transfer", menuButton);
+    const form = section.querySelector("form");
+    const confirmation = section.querySelector("[data-confirm]");
+    let pending = null; // {toAccount, amount} shown for confirmation
+
+    function review(toAccount, amount) {
+      pending = { toAccount: toAccount, amount: amount };
+      confirmation.querySelector("[data-confirm-to]").textContent = toAccount;
+      confirmation.querySelector("[data-confirm-amount]").textContent = formatMoney(amount);
+      form.hidden = true;
+      confirmation.hidden = false;
+      announce(
+        "Transfer " + formatMoney(amount) + " to account " + toAccount + "? Confirm or change it.",
+        "",
+      );
+      confirmation.querySelector("[data-confirm-send]").focus();
+    }
+
+    function backToForm() {
+      confirmation.hidden = true;
+      form.hidden = false;
+    }
+
     form.addEventListener("submit", (event) => {
       event.preventDefault();
+      clearFieldErrors(form);
       const toAccount = form.elements.to_account.value.replace(/\s/g, "");
-      if (toAccount === "") {
-        announce("Enter the account to transfer to.", "error");
-        form.elements.to_account.focus();
+      if (!/^\d{6,20}$/.test(toAccount)) {
+        rejectField(form.elements.to_account, "Enter the account number: 6 to 20 digits.");
         return;
       }
-      const amount = requireAmount(form.elements.amount);
-      if (amount === null) {
-        return;
+      const amount = readAmount(form.elements.amount);
+      if (amount !== null) {
+        review(toAccount, amount);
       }
-      run(async () => {
-        const transaction = await api("POST", "transfers/", {
-          from_account: session.accountNumber,
-          to_account: toAccount,
-          amount: amount,
-        });
-        announce(moneyMoved("Transferred", transaction, " to " + toAccount), "success");
-        form.reset();
-      });
+    });
+
+    confirmation.querySelector("[data-confirm-back]").addEventListener("click", () => {
+      backToForm();
+      form.elements.to_account.focus();
+    });
+
+    confirmation.querySelector("[data-confirm-send]").addEventListener("click", () => {
+      const { toAccount, amount } = pending;
+      run(
+        async () => {
+          try {
+            const transaction = await api("POST", "transfers/", {
+              from_account: session.accountNumber,
+              to_account: toAccount,
+              amount: amount,
+            });
+            backToForm();
+            form.reset();
+            announce(moneyMoved("Transferred", transaction, " to " + toAccount), "success");
+            statusRegion.focus();
+          } catch (error) {
+            // The form is where anything refused gets corrected.
+            backToForm();
+            statusRegion.focus();
+            throw error;
+          }
+        },
+        { verb: "transfer", amount: amount, form: form },
+      );
     });
   }
 
@@ -356,10 +590,11 @@
     when.textContent = dateFormat.format(new Date(entry.created_at));
     what.append(description, when);
     row.appendChild(what);
+    // The currency is in the column headers: on a phone it would not fit in every cell.
     for (const amount of [entry.amount, entry.balance_after]) {
       const cell = document.createElement("td");
       cell.className = "atm-num";
-      cell.textContent = formatMoney(amount);
+      cell.textContent = formatNumber(amount);
       row.appendChild(cell);
     }
     if (entry.amount.startsWith("-")) {
@@ -373,6 +608,9 @@
     return run(async () => {
       const data = await api("GET", accountPath("mini-statement"));
       const section = openPanel("statement", menuButton);
+      for (const header of section.querySelectorAll("[data-currency-header]")) {
+        header.textContent = header.dataset.currencyHeader + " (" + session.currency + ")";
+      }
       section.querySelector("caption").textContent =
         "Last " + data.entries.length + " entries. Balance " + formatMoney(data.balance) + ".";
       const body = section.querySelector("tbody");
@@ -389,7 +627,7 @@
 
   menu.addEventListener("click", (event) => {
     const button = event.target.closest("button[data-action]");
-    if (!button || !session) {
+    if (!button || !session || busy) {
       return;
     }
     switch (button.dataset.action) {
@@ -416,9 +654,9 @@
     }
   });
 
-  // Any key, tap or click keeps an ATM session alive; two idle minutes end it.
+  // Any key, tap or click is activity: it postpones the idle sign-out and keeps the token fresh.
   for (const type of ["keydown", "pointerdown", "input"]) {
-    document.addEventListener(type, resetIdleTimer, { passive: true });
+    document.addEventListener(type, onActivity, { passive: true });
   }
 
   cardInput.focus();

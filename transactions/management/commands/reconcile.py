@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from atm_project.progress import TerminalProgress
 from transactions.reconciliation import CHECKS, reconcile
 
 
@@ -7,7 +8,9 @@ class Command(BaseCommand):
     help = "Check every ledger invariant; print a report; exit 1 naming what is wrong."
 
     def handle(self, *args, **options):
-        report = reconcile()
+        progress = TerminalProgress(self.stderr, "Checking the ledger", total=len(CHECKS))
+        report = reconcile(on_progress=progress.update)
+        progress.finish()
         self.stdout.write(
             f"Checked {report.accounts_checked} accounts and "
             f"{report.transactions_checked} transactions."

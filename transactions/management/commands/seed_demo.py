@@ -8,21 +8,23 @@ from django.core.management.base import BaseCommand
 from accounts.cards import issue_card
 from accounts.models import Account, Card
 from accounts.services import get_or_create_cash_account
+from atm_project.demo import (
+    ADMIN_PASSWORD,
+    ADMIN_USERNAME,
+    DEMO_CARD,
+    DEMO_CHECKING,
+    DEMO_PASSWORD,
+    DEMO_PIN,
+    DEMO_SAVINGS,
+    DEMO_USERNAME,
+)
 from transactions import services as ledger
 from users.totp import demo_totp, describe_totp
 
-DEMO_USERNAME = "demo"
-# Published demo credentials (README, docs/api.md), not secrets.
-DEMO_PASSWORD = "demo-pass-2468"  # noqa: S105
 DEMO_ACCOUNTS = [
-    ("1000000008", Account.Kind.CHECKING, Decimal("1000.00")),
-    ("1000000016", Account.Kind.SAVINGS, Decimal("2500.00")),
+    (DEMO_CHECKING, Account.Kind.CHECKING, Decimal("1000.00")),
+    (DEMO_SAVINGS, Account.Kind.SAVINGS, Decimal("2500.00")),
 ]
-DEMO_CARD_NUMBER = "4000001234567899"
-DEMO_CARD_PIN = "2468"  # published demo PIN (README), not a secret
-DEMO_CARD_ACCOUNT = "1000000008"
-ADMIN_USERNAME = "admin"
-ADMIN_PASSWORD = "admin-pass-2468"  # noqa: S105
 
 
 class Command(BaseCommand):
@@ -41,12 +43,12 @@ class Command(BaseCommand):
             demo.save(update_fields=["password"])
         for number, kind, opening_balance in DEMO_ACCOUNTS:
             self._ensure_account(demo, number, kind, opening_balance)
-        if not Card.objects.filter(number=DEMO_CARD_NUMBER).exists():
+        if not Card.objects.filter(number=DEMO_CARD).exists():
             issue_card(
-                account_number=DEMO_CARD_ACCOUNT,
+                account_number=DEMO_CHECKING,
                 owner=demo,
-                pin=DEMO_CARD_PIN,
-                card_number=DEMO_CARD_NUMBER,
+                pin=DEMO_PIN,
+                card_number=DEMO_CARD,
             )
         if with_admin:
             self._ensure_admin(User)
