@@ -11,6 +11,7 @@ from rest_framework_simplejwt.exceptions import InvalidToken
 from audit.access import record_foreign_access
 
 from .middleware import current_request_id
+from .outages import as_service_unavailable
 from .problems import DomainError, InvalidRequest
 
 logger = logging.getLogger(__name__)
@@ -74,9 +75,13 @@ def _validation_errors(detail) -> dict:
 
 def domain_error_response(exc: DomainError) -> Response:
     extra = {"errors": exc.errors} if isinstance(exc, InvalidRequest) else {}
-    return problem_response(
+    response = problem_response(
         status_code=exc.status, code=exc.code, title=exc.title, detail=exc.detail, **extra
     )
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 def _code_and_title(exc: exceptions.APIException) -> tuple[str, str]:
@@ -119,6 +124,9 @@ def problem_exception_handler(exc, context):
             # RFC 9110: a 401 names the scheme the client should use.
             response["WWW-Authenticate"] = 'Bearer realm="api"'
         return response
+    unavailable = as_service_unavailable(exc)
+    if unavailable is not None:
+        return domain_error_response(unavailable)
     logger.exception("Unhandled error while serving the request")
     return problem_response(
         status_code=500,

@@ -70,3 +70,11 @@ class InvalidRequest(DomainError):
     def __init__(self, field: str, message: str):
         self.errors = {field: [message]}
         super().__init__(message)
+
+
+class ServiceUnavailable(DomainError):
+    """The database or the shared cache cannot be reached: nothing was applied, retry later."""
+
+    status, code, title = 503, "service_unavailable", "Service unavailable"
+    # Seconds a client should wait: long enough for a restart or failover to finish.
+    retry_after = 5

@@ -41,6 +41,8 @@ _COMMON_PROBLEMS = {
     "415": "unsupported_media_type: request bodies must be application/json",
     "429": "throttled; see the Retry-After header",
     "500": "server_error",
+    "503": "service_unavailable: the database or the shared cache is unreachable; nothing was "
+    "applied; retry after Retry-After seconds",
 }
 
 REQUEST_ID_HEADER = {
@@ -57,7 +59,8 @@ def problem(description: str) -> OpenApiResponse:
 
 RETRY_AFTER_HEADER = {
     "Retry-After": {
-        "description": "Seconds until the rate-limit window ends.",
+        "description": "Seconds to wait: until the rate-limit window ends (429), or before "
+        "retrying while a dependency is down (503).",
         "schema": {"type": "integer", "minimum": 1},
     }
 }
@@ -83,16 +86,21 @@ HEALTHZ_PATH = {
                     "application/json": {
                         "schema": {
                             "type": "object",
-                            "required": ["status", "database"],
+                            "required": ["status", "database", "cache"],
                             "properties": {
                                 "status": {"type": "string", "enum": ["ok"]},
                                 "database": {"type": "string", "enum": ["ok"]},
+                                "cache": {"type": "string", "enum": ["ok"]},
                             },
                         }
                     }
                 },
             },
-            "503": {"description": "service_unavailable: the database is unreachable"},
+            "503": {
+                "description": "service_unavailable: the database or the shared cache is "
+                "unreachable; the problem document's `database` and `cache` say which "
+                '("ok" or "unavailable")',
+            },
         },
     }
 }
@@ -122,7 +130,7 @@ def add_problem_responses(result, generator, request, public):
             for status, response in responses.items():
                 headers = response.setdefault("headers", {})
                 headers.update(REQUEST_ID_HEADER)
-                if status == "429":
+                if status in {"429", "503"}:
                     headers.update(RETRY_AFTER_HEADER)
                 if replayable and status not in {"400", "429"}:
                     headers.update(IDEMPOTENT_REPLAYED_HEADER)

@@ -121,13 +121,16 @@ def database_from_env() -> dict:
         # nothing more than a reconnect.
         config["CONN_MAX_AGE"] = int(os.environ.get("DB_CONN_MAX_AGE", "60"))
         config["CONN_HEALTH_CHECKS"] = True
+        # An unreachable server fails the request (503) in seconds instead of hanging a worker.
+        config["OPTIONS"] = {"connect_timeout": int(os.environ.get("DB_CONNECT_TIMEOUT", "5"))}
         if env_bool("DB_POOL", False):
             # psycopg's pool instead (docs/deployment.md: it pays with threaded workers). Django
             # refuses it beside persistent connections, and turns CONN_HEALTH_CHECKS into the
             # pool's check of a connection before handing it out.
             config["CONN_MAX_AGE"] = 0
-            config["OPTIONS"] = {
-                "pool": {"min_size": 1, "max_size": int(os.environ.get("DB_POOL_MAX_SIZE", "4"))}
+            config["OPTIONS"]["pool"] = {
+                "min_size": 1,
+                "max_size": int(os.environ.get("DB_POOL_MAX_SIZE", "4")),
             }
     return config
 
@@ -140,6 +143,12 @@ if os.environ.get("REDIS_URL"):
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": os.environ["REDIS_URL"],
+            # An unreachable Redis must fail a request in a second (503 or fail-open, see
+            # security/throttling.py), not hang a worker until gunicorn kills it.
+            "OPTIONS": {
+                "socket_connect_timeout": float(os.environ.get("REDIS_TIMEOUT", "1")),
+                "socket_timeout": float(os.environ.get("REDIS_TIMEOUT", "1")),
+            },
         }
     }
 else:

@@ -7,6 +7,12 @@ Retry-After. Being DRF throttles, they run after authentication (the per-user mo
 the user) and are refused with DRF's `Throttled`, which the project's exception handler turns
 into 429 `throttled` with `Retry-After`. `RATELIMIT_ENABLE=0` switches every one of them off
 (django-ratelimit reads the setting itself).
+
+When the shared cache cannot be reached, a limit guarding a credential (sign-in, card sign-in,
+registration, password reset and change) fails closed: 503 `service_unavailable`, since an
+unlimited password oracle is worse than a short outage. The per-user money limit fails open:
+customers keep moving money, and each such request is logged and counted
+(`atm_project.outages.FAILED_OPEN`).
 """
 
 import ipaddress
@@ -15,6 +21,7 @@ from django.conf import settings
 from django_ratelimit.core import get_usage
 from rest_framework.throttling import BaseThrottle
 
+from atm_project.outages import CACHE_OUTAGE_ERRORS, cache_unavailable, count_failed_open
 from audit.services import record_event
 
 # The first refusal of a window is audited; the rest of a flood would only bloat the trail.
@@ -26,6 +33,8 @@ class RateLimit(BaseThrottle):
 
     scope: str
     rate: str
+    # What happens when the shared cache is unreachable: refuse with 503, or let the request by.
+    fails_open = False
 
     def get_rate(self) -> str:
         return self.rate
@@ -38,16 +47,21 @@ class RateLimit(BaseThrottle):
         value = self.key(request)
         if value is None:
             return True
-        usage = get_usage(
-            request,
-            group=self.scope,
-            key=lambda _group, _request: value,
-            rate=self.get_rate(),
-            increment=True,
-        )
+        try:
+            usage = get_usage(
+                request,
+                group=self.scope,
+                key=lambda _group, _request: value,
+                rate=self.get_rate(),
+                increment=True,
+            )
+        except CACHE_OUTAGE_ERRORS as error:
+            return self._cache_unreachable(error)
         if usage is None or not usage["should_limit"]:
             return True
-        # A cache failure reports time_left -1 (django-ratelimit fails closed); 1 s is honest.
+        if usage["time_left"] < 0:
+            # django-ratelimit's answer when the cache returned no count at all.
+            return self._cache_unreachable(None)
         self.retry_after = max(1, usage["time_left"])
         if usage["count"] == usage["limit"] + 1:
             _audit(request, scope=self.scope, rate=self.get_rate())
@@ -55,6 +69,12 @@ class RateLimit(BaseThrottle):
 
     def wait(self) -> int:
         return self.retry_after
+
+    def _cache_unreachable(self, error: BaseException | None) -> bool:
+        if not self.fails_open:
+            raise cache_unavailable() from error
+        count_failed_open(self.scope, error)
+        return True
 
 
 class IPRateLimit(RateLimit):
@@ -140,6 +160,8 @@ class PasswordChangeRateLimit(UserRateLimit):
 
 class MoneyRateLimit(UserRateLimit):
     scope = "money.user"
+    # A cache outage must not stop the bank: a customer's own money moves on, logged and counted.
+    fails_open = True
 
     def get_rate(self) -> str:
         return settings.RATELIMIT_MONEY_RATE
