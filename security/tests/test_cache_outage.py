@@ -105,7 +105,7 @@ def redis_server(port: int):
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.skip("needs redis-server on PATH")
-    process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+    process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", HOST, "--save", "", "--appendonly", "no"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
