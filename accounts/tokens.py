@@ -7,7 +7,7 @@ own. It has no refresh token, lives two minutes, and names the one account it ma
 
 from datetime import timedelta
 
-from rest_framework_simplejwt.tokens import AccessToken
+from users.tokens import AccessToken
 
 ATM_TOKEN_TYPE = "atm"  # noqa: S105 - a claim value, not a password
 ACCOUNT_CLAIM = "account_number"

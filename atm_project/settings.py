@@ -271,7 +271,7 @@ SIMPLE_JWT = {
     "AUTH_HEADER_TYPES": ("Bearer",),
     # A customer's access token, or an ATM session token (card + PIN); never a refresh token.
     "AUTH_TOKEN_CLASSES": (
-        "rest_framework_simplejwt.tokens.AccessToken",
+        "users.tokens.AccessToken",
         "accounts.tokens.ATMAccessToken",
     ),
 }

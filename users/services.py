@@ -7,21 +7,23 @@ from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.mail import EmailMessage
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from atm_project.problems import InvalidRequest
 from audit.services import record_event
 
 from .mail import send_in_background
+from .tokens import RefreshToken
 
 User = get_user_model()
+
+USERNAME_TAKEN = "This username is taken."
 
 
 def register_user(*, username: str, password: str, email: str = "", **names) -> User:
@@ -32,11 +34,16 @@ def register_user(*, username: str, password: str, email: str = "", **names) -> 
         **names,
     )
     user.set_password(password)
-    with transaction.atomic():
-        user.save()
-        record_event(
-            action="auth.registered", actor=user, target=user, data={"username": user.username}
-        )
+    try:
+        with transaction.atomic():
+            user.save()
+            record_event(
+                action="auth.registered", actor=user, target=user, data={"username": user.username}
+            )
+    except IntegrityError as error:
+        # Another registration of the same name committed between the serializer's uniqueness
+        # check and this insert: the unique index decides, and the loser is told as usual.
+        raise InvalidRequest("username", USERNAME_TAKEN) from error
     return user
 
 

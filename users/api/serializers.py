@@ -8,16 +8,34 @@ from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, Toke
 
 from atm_project.fields import StrictCharField, StrictEmailField, StrictRegexField
 
+from .. import services
+from ..tokens import RefreshToken
+
 User = get_user_model()
 
 
+class NormalizesUsername:
+    """A username as stored: NFKC-normalised (fullwidth "demo" is "demo") before any rule is
+    checked, so registration, its uniqueness check and sign-in all see the same name."""
+
+    def to_internal_value(self, data) -> str:
+        return User.normalize_username(super().to_internal_value(data))
+
+
+class NormalizedUsernameField(NormalizesUsername, StrictCharField):
+    pass
+
+
+class RegisteredUsernameField(NormalizesUsername, StrictRegexField):
+    pass
+
+
 class RegisterSerializer(serializers.Serializer):
-    username = StrictRegexField(
+    # Length, characters and uniqueness are checked on the normalised name (NFKC can lengthen it).
+    username = RegisteredUsernameField(
         r"^[\w.@+-]+\Z",
         max_length=150,
-        validators=[
-            UniqueValidator(queryset=User.objects.all(), message="This username is taken.")
-        ],
+        validators=[UniqueValidator(queryset=User.objects.all(), message=services.USERNAME_TAKEN)],
     )
     password = StrictCharField(write_only=True, max_length=128, trim_whitespace=False)
     email = StrictEmailField(required=False, default="")
@@ -80,9 +98,11 @@ class LogoutSerializer(serializers.Serializer):
 class TokenSerializer(TokenObtainPairSerializer):
     """simplejwt's sign-in, taking only JSON strings as credentials."""
 
+    token_class = RefreshToken
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields[self.username_field] = StrictCharField(write_only=True)
+        self.fields[self.username_field] = NormalizedUsernameField(write_only=True)
         self.fields["password"] = StrictCharField(
             write_only=True, trim_whitespace=False, style={"input_type": "password"}
         )
@@ -90,6 +110,7 @@ class TokenSerializer(TokenObtainPairSerializer):
 
 class StrictTokenRefreshSerializer(TokenRefreshSerializer):
     refresh = StrictCharField()
+    token_class = RefreshToken
 
 
 def _password_field(**kwargs) -> serializers.CharField:
