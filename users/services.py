@@ -12,14 +12,13 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
-from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from atm_project.problems import InvalidRequest
 from audit.services import record_event
 
+from . import sessions
 from .mail import send_in_background
-from .tokens import RefreshToken
 
 User = get_user_model()
 
@@ -48,13 +47,9 @@ def register_user(*, username: str, password: str, email: str = "", **names) -> 
 
 
 def revoke_refresh_token(*, refresh: str) -> None:
-    """Blacklist a refresh token so it can never mint another access token."""
+    """Sign out: the refresh token, and the session it belongs to, can never mint tokens again."""
     try:
-        token = RefreshToken(refresh)
-        with transaction.atomic():
-            token.blacklist()
-            user = User.objects.filter(pk=token.get(jwt_settings.USER_ID_CLAIM)).first()
-            record_event(action="auth.logout", actor=user, target=user)
+        sessions.end_session(refresh)
     except TokenError as error:
         raise InvalidToken(str(error)) from error
 
@@ -92,6 +87,7 @@ def _set_new_password(*, user: User, password: str, audit_action: str) -> None:
         # Whoever held a session under the old password loses it. Access tokens die too: they
         # carry a hash of the password hash (SIMPLE_JWT CHECK_REVOKE_TOKEN).
         revoke_all_refresh_tokens(user=user)
+        sessions.end_all_sessions(user)
         record_event(action=audit_action, actor=user, target=user)
 
 

@@ -14,6 +14,8 @@ from rest_framework_simplejwt.utils import datetime_from_epoch
 # A user's primary key is a 64-bit BigAutoField.
 _MAX_USER_ID = 2**63 - 1
 _MAX_JTI_LENGTH = 255  # the blacklist's column
+# The sign-in session a refresh token belongs to (users.models.SignInSession), kept on rotation.
+SESSION_CLAIM = "sid"
 
 
 def _is_int(value) -> bool:
@@ -30,12 +32,12 @@ def _is_user_id(value) -> bool:
 class CheckedClaimsMixin:
     def verify(self) -> None:
         self._check_expiry_claim()
-        super().verify()
         if not _is_user_id(self.payload.get(api_settings.USER_ID_CLAIM)):
             raise TokenError("Token names no valid user")
         jti = self.payload.get(api_settings.JTI_CLAIM)
         if not isinstance(jti, str) or not 0 < len(jti) <= _MAX_JTI_LENGTH:
             raise TokenError("Token has no valid id")
+        super().verify()
 
     def _check_expiry_claim(self) -> None:
         exp = self.payload.get("exp")
@@ -53,3 +55,18 @@ class AccessToken(CheckedClaimsMixin, SimpleAccessToken):
 
 class RefreshToken(CheckedClaimsMixin, SimpleRefreshToken):
     access_token_class = AccessToken
+    # A token already used (rotated or signed out) is refused; see SpentRefreshToken.
+    checks_blacklist = True
+    # The session claim names a sign-in session, not the access tokens minted from this token.
+    no_copy_claims = (*SimpleRefreshToken.no_copy_claims, SESSION_CLAIM)
+
+    def check_blacklist(self) -> None:
+        if self.checks_blacklist:
+            super().check_blacklist()
+
+
+class SpentRefreshToken(RefreshToken):
+    """A refresh token read to sign out: genuine and unexpired, used or not, because a sign-out
+    with an already rotated token must still end the session its successor belongs to."""
+
+    checks_blacklist = False

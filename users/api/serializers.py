@@ -8,8 +8,7 @@ from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, Toke
 
 from atm_project.fields import StrictCharField, StrictEmailField, StrictRegexField
 
-from .. import services
-from ..tokens import RefreshToken
+from .. import services, sessions
 
 User = get_user_model()
 
@@ -96,9 +95,11 @@ class LogoutSerializer(serializers.Serializer):
 
 
 class TokenSerializer(TokenObtainPairSerializer):
-    """simplejwt's sign-in, taking only JSON strings as credentials."""
+    """simplejwt's sign-in, taking only JSON strings as credentials; each starts a session."""
 
-    token_class = RefreshToken
+    @classmethod
+    def get_token(cls, user):
+        return sessions.start_session(user)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -109,8 +110,12 @@ class TokenSerializer(TokenObtainPairSerializer):
 
 
 class StrictTokenRefreshSerializer(TokenRefreshSerializer):
+    """Rotation that cannot fork: see users/sessions.py."""
+
     refresh = StrictCharField()
-    token_class = RefreshToken
+
+    def validate(self, attrs):
+        return sessions.rotate(attrs["refresh"])
 
 
 def _password_field(**kwargs) -> serializers.CharField:
