@@ -53,11 +53,10 @@ def test_concurrent_refreshes_of_one_token_give_exactly_one_successor(requires_p
 @pytest.mark.postgres
 def test_a_logout_racing_a_refresh_leaves_no_usable_refresh_token(requires_postgres, user):
     for _ in range(6):
-        tokens = sign_in(user)
-        results = race(2, lambda i: (logout if i == 0 else refresh)(tokens["refresh"]))
-        logged_out, refreshed = results
+        token = sign_in(user)["refresh"]
+        logged_out, refreshed = race(2, lambda i, token=token: (logout, refresh)[i](token))
         assert logged_out.status_code in (204, 401), logged_out.content
-        assert refresh(tokens["refresh"]).status_code == 401
+        assert refresh(token).status_code == 401
         if refreshed.status_code == 200:
             # The refresh won the race: its successor belongs to the ended session.
             assert refresh(refreshed.json()["refresh"]).status_code == 401
