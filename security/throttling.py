@@ -158,6 +158,19 @@ class PasswordChangeRateLimit(UserRateLimit):
     scope, rate = "auth.password_change.user", "5/m"
 
 
+class CurrentPasswordRateLimit(UserRateLimit):
+    """Profile changes that check the current password (an email change) share the password
+    change's reasoning: at most 5 guesses a minute per user. Other requests are not counted."""
+
+    scope, rate = "auth.current_password.user", "5/m"
+
+    def key(self, request) -> str | None:
+        data = request.data if request.method == "PATCH" else None
+        if not isinstance(data, dict) or "current_password" not in data:
+            return None
+        return super().key(request)
+
+
 class MoneyRateLimit(UserRateLimit):
     scope = "money.user"
     # A cache outage must not stop the bank: a customer's own money moves on, logged and counted.

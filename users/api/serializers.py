@@ -84,10 +84,32 @@ class MeSerializer(serializers.ModelSerializer):
         models.EmailField: BlankableEmailField,
     }
 
+    current_password = StrictCharField(
+        write_only=True,
+        required=False,
+        trim_whitespace=False,
+        max_length=128,
+        help_text="Needed to change `email` (400 without it, 401 when wrong).",
+    )
+
     class Meta:
         model = User
-        fields = ["id", "username", "email", "first_name", "last_name", "date_joined"]
+        fields = [
+            "id",
+            "username",
+            "email",
+            "first_name",
+            "last_name",
+            "date_joined",
+            "current_password",
+        ]
         read_only_fields = ["id", "username", "date_joined"]
+
+    def update(self, instance, validated_data):
+        current_password = validated_data.pop("current_password", None)
+        return services.update_profile(
+            user=instance, changes=validated_data, current_password=current_password
+        )
 
 
 class LogoutSerializer(serializers.Serializer):
