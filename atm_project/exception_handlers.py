@@ -8,7 +8,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework_simplejwt.exceptions import InvalidToken
 
-from audit.access import record_foreign_access
+from audit.access import record_foreign_access_after_response
 
 from .middleware import current_request_id
 from .outages import as_service_unavailable
@@ -109,9 +109,14 @@ def _drf_error_response(exc: exceptions.APIException) -> Response:
 
 def problem_exception_handler(exc, context):
     """DRF's EXCEPTION_HANDLER: every error becomes a problem; unexpected ones are logged."""
-    if getattr(exc, "status", None) == 404 or isinstance(exc, Http404 | exceptions.NotFound):
-        # Answered like a missing object, but audited if it exists and is someone else's.
-        record_foreign_access(context.get("request"), context.get("view"))
+    response = _problem_for(exc)
+    if response.status_code == status.HTTP_404_NOT_FOUND:
+        # Answered like a missing object, but audited (once sent) if it is someone else's.
+        record_foreign_access_after_response(response, context.get("request"), context.get("view"))
+    return response
+
+
+def _problem_for(exc) -> Response:
     if isinstance(exc, DomainError):
         return domain_error_response(exc)
     if isinstance(exc, Http404):

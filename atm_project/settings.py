@@ -198,6 +198,8 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "no-reply@atm.example"
 # Rate limits of API.md (security/throttling.py), counted in the shared cache above.
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
 RATELIMIT_MONEY_RATE = os.environ.get("RATELIMIT_MONEY_RATE", "120/m")
+# Sign-in attempts per username from all addresses together (django-ratelimit syntax).
+SIGNIN_USERNAME_CEILING = os.environ.get("SIGNIN_USERNAME_CEILING", "50/h")
 
 # JSON bodies are small; larger ones are refused with 413 (security/middleware.py).
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", "65536"))

@@ -16,6 +16,7 @@ customers keep moving money, and each such request is logged and counted
 """
 
 import ipaddress
+import unicodedata
 
 from django.conf import settings
 from django_ratelimit.core import get_usage
@@ -77,19 +78,23 @@ class RateLimit(BaseThrottle):
         return True
 
 
+def client_network(request) -> str:
+    # REMOTE_ADDR only: a client-sent X-Forwarded-For would let anyone pick a fresh "IP" per
+    # request. Behind a proxy, gunicorn's forwarded_allow_ips maps the real one onto it.
+    try:
+        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+    except ValueError:
+        # No usable address (a Unix-socket proxy): all such requests share one counter.
+        return "unknown"
+    if address.version == 6:
+        # One IPv6 customer owns a whole /64; counting single addresses would be no limit.
+        return str(ipaddress.ip_network(f"{address}/64", strict=False).network_address)
+    return str(address)
+
+
 class IPRateLimit(RateLimit):
     def key(self, request) -> str | None:
-        # REMOTE_ADDR only: a client-sent X-Forwarded-For would let anyone pick a fresh "IP" per
-        # request. Behind a proxy, gunicorn's forwarded_allow_ips maps the real one onto it.
-        try:
-            address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
-        except ValueError:
-            # No usable address (a Unix-socket proxy): all such requests share one counter.
-            return "unknown"
-        if address.version == 6:
-            # One IPv6 customer owns a whole /64; counting single addresses would be no limit.
-            return str(ipaddress.ip_network(f"{address}/64", strict=False).network_address)
-        return str(address)
+        return client_network(request)
 
 
 class BodyFieldRateLimit(RateLimit):
@@ -97,7 +102,7 @@ class BodyFieldRateLimit(RateLimit):
 
     field: str
 
-    def normalize(self, value: str) -> str:
+    def normalize(self, value: str, request) -> str:
         return value
 
     def key(self, request) -> str | None:
@@ -105,7 +110,7 @@ class BodyFieldRateLimit(RateLimit):
         value = data.get(self.field) if isinstance(data, dict) else None
         if not isinstance(value, str):
             return None
-        normalized = self.normalize(value)
+        normalized = self.normalize(value, request)
         # The cache key is a SHA-256 of this, so no username or card number is stored in clear.
         return normalized or None
 
@@ -120,12 +125,32 @@ class TokenIPRateLimit(IPRateLimit):
     scope, rate = "auth.token.ip", "10/m"
 
 
-class TokenUsernameRateLimit(BodyFieldRateLimit):
-    scope, rate, field = "auth.token.username", "5/m", "username"
+def _username_key(value: str) -> str:
+    # As sign-in normalises it (NFKC), and case variants share a counter: stricter, never looser.
+    return unicodedata.normalize("NFKC", value).strip().casefold()
 
-    def normalize(self, value: str) -> str:
-        # Case variants of one name share a counter: stricter, never looser.
-        return value.strip().casefold()
+
+class TokenUsernameIPRateLimit(BodyFieldRateLimit):
+    """5 a minute per username from one address: a stranger guessing from elsewhere does not
+    lock the customer out, since the customer's own address has its own count."""
+
+    scope, rate, field = "auth.token.username_ip", "5/m", "username"
+
+    def normalize(self, value: str, request) -> str:
+        return f"{_username_key(value)}|{client_network(request)}"
+
+
+class TokenUsernameCeiling(BodyFieldRateLimit):
+    """A ceiling per username from all addresses together, against guessing spread over many
+    (SIGNIN_USERNAME_CEILING, default 50 an hour)."""
+
+    scope, field = "auth.token.username", "username"
+
+    def get_rate(self) -> str:
+        return settings.SIGNIN_USERNAME_CEILING
+
+    def normalize(self, value: str, request) -> str:
+        return _username_key(value)
 
 
 class CardIPRateLimit(IPRateLimit):
@@ -135,7 +160,7 @@ class CardIPRateLimit(IPRateLimit):
 class CardNumberRateLimit(BodyFieldRateLimit):
     scope, rate, field = "auth.card.number", "5/m", "card_number"
 
-    def normalize(self, value: str) -> str:
+    def normalize(self, value: str, request) -> str:
         # "4000 0012 3456 7899" and "4000001234567899" are the same card.
         return "".join(ch for ch in value if ch.isdigit())
 
@@ -180,7 +205,7 @@ class MoneyRateLimit(UserRateLimit):
         return settings.RATELIMIT_MONEY_RATE
 
 
-TOKEN_RATE_LIMITS = [TokenIPRateLimit, TokenUsernameRateLimit]
+TOKEN_RATE_LIMITS = [TokenIPRateLimit, TokenUsernameIPRateLimit, TokenUsernameCeiling]
 CARD_RATE_LIMITS = [CardIPRateLimit, CardNumberRateLimit]
 MONEY_RATE_LIMITS = [MoneyRateLimit]
 

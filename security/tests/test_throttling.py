@@ -25,11 +25,11 @@ def post(client, path, body, ip="203.0.113.7"):
     return client.post(path, body, format="json", REMOTE_ADDR=ip)
 
 
-def assert_throttled(response) -> None:
+def assert_throttled(response, window: int = 60) -> None:
     assert response.status_code == 429, response.content
     assert response["Content-Type"] == "application/problem+json"
     assert response.json()["code"] == "throttled"
-    assert 1 <= int(response["Retry-After"]) <= 60
+    assert 1 <= int(response["Retry-After"]) <= window
 
 
 def test_token_endpoint_allows_10_per_minute_per_ip(api_client):
@@ -40,15 +40,6 @@ def test_token_endpoint_allows_10_per_minute_per_ip(api_client):
     # Another address has its own allowance.
     other = post(api_client, TOKEN, {"username": "nobody", "password": "x" * 12}, ip="192.0.2.1")
     assert other.status_code == 401
-
-
-def test_token_endpoint_allows_5_per_minute_per_username_from_any_ip(api_client, user):
-    for i in range(5):
-        body = {"username": user.username, "password": "wrong-password-1"}
-        assert post(api_client, TOKEN, body, ip=f"198.51.100.{i}").status_code == 401
-    # Even the right password from a fresh address waits: the account is under attack.
-    right = {"username": user.username.upper(), "password": DEFAULT_PASSWORD}
-    assert_throttled(post(api_client, TOKEN, right, ip="198.51.100.99"))
 
 
 def test_ipv6_clients_are_counted_per_64_network(api_client):
