@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Two workers: the suite is mostly waiting on databases and live servers.
 PYTEST_ARGS ?= -n 2
 
-.PHONY: run test lint format migrate bench faults
+.PHONY: run test lint format migrate bench faults port-free
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,11 @@ migrate: $(VENV)/.installed
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py createcachetable
 
-run: migrate
+# Refuse a taken port before touching the database (atm_project/port_check.py).
+port-free: $(VENV)/.installed
+	$(BIN)/python -m atm_project.port_check
+
+run: port-free migrate
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py seed_demo
 	exec $(BIN)/gunicorn --config atm_project/gunicorn_conf.py atm_project.wsgi

@@ -45,6 +45,11 @@ def load_or_create_secret_key(path: Path) -> str:
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or load_or_create_secret_key(
     BASE_DIR / ".secret_key"
 )
+# The key of the audit trail's HMAC chain (audit/services.py). Kept apart from the secret key:
+# it must outlive a secret key rotation, and it belongs in production with the few who verify.
+AUDIT_CHAIN_KEY = os.environ.get("AUDIT_CHAIN_KEY") or load_or_create_secret_key(
+    BASE_DIR / ".audit_chain_key"
+)
 DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
 

@@ -116,7 +116,8 @@ def test_a_transaction_whose_entries_do_not_sum_to_zero_is_named(busy_ledger):
     Account.objects.filter(pk=account.pk).update(balance=account.balance + Decimal("5.00"))
     findings = reconcile().findings
     assert [(f.check, f.subject) for f in findings] == [
-        ("double-entry", f"transaction {forged.id}")
+        ("double-entry", f"transaction {forged.id}"),
+        ("audit", f"transaction {forged.id}"),
     ]
     assert "1 entries summing to 5.00" in findings[0].detail
     with pytest.raises(CommandError):
@@ -127,4 +128,7 @@ def test_a_transaction_without_entries_is_named(busy_ledger):
     empty = Transaction.objects.create(
         kind="deposit", amount=Decimal("5.00"), currency="USD", account=busy_ledger["account"]
     )
-    assert [f.subject for f in reconcile().findings] == [f"transaction {empty.id}"]
+    assert [(f.check, f.subject) for f in reconcile().findings] == [
+        ("double-entry", f"transaction {empty.id}"),
+        ("audit", f"transaction {empty.id}"),
+    ]
