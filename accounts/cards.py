@@ -167,13 +167,14 @@ def _check_card_under_lock(card: Card | None, pin: str) -> Exception | None:
         return AuthenticationFailed(WRONG_CARD_OR_PIN)
     if card.is_blocked:
         return CardBlocked("This card is blocked; the bank's staff can unblock it.")
-    if card.expires_on < timezone.localdate():
-        return AuthenticationFailed("This card has expired.")
     if not check_password(pin, card.pin_hash):
         return _count_wrong_pin(card)
     if card.failed_attempts:
         card.failed_attempts = 0
         card.save(update_fields=["failed_attempts"])
+    # Only after the PIN: without it, an expired card answers exactly like a wrong PIN.
+    if card.expires_on < timezone.localdate():
+        return AuthenticationFailed("This card has expired.")
     if card.account.status == Account.Status.CLOSED:
         return AccountNotActive("The card's account is closed.")
     if not card.account.owner.is_active:

@@ -11,8 +11,9 @@ of the card sign-in along, so no chain of extensions outlives `ATM_SESSION_MAX_S
 from datetime import timedelta
 
 from django.conf import settings
-from rest_framework_simplejwt.tokens import AccessToken
 from rest_framework_simplejwt.utils import aware_utcnow, datetime_to_epoch
+
+from users.tokens import AccessToken
 
 ATM_TOKEN_TYPE = "atm"  # noqa: S105 - a claim value, not a password
 ACCOUNT_CLAIM = "account_number"

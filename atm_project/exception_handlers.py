@@ -8,10 +8,11 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework_simplejwt.exceptions import InvalidToken
 
-from audit.access import record_foreign_access
+from audit.access import record_foreign_access_after_response
 
 from .metrics import count_infrastructure_error
 from .middleware import current_request_id
+from .outages import as_service_unavailable
 from .problems import DomainError, InvalidRequest
 
 logger = logging.getLogger(__name__)
@@ -75,9 +76,13 @@ def _validation_errors(detail) -> dict:
 
 def domain_error_response(exc: DomainError) -> Response:
     extra = {"errors": exc.errors} if isinstance(exc, InvalidRequest) else {}
-    return problem_response(
+    response = problem_response(
         status_code=exc.status, code=exc.code, title=exc.title, detail=exc.detail, **extra
     )
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 def _code_and_title(exc: exceptions.APIException) -> tuple[str, str]:
@@ -106,9 +111,14 @@ def _drf_error_response(exc: exceptions.APIException) -> Response:
 def problem_exception_handler(exc, context):
     """DRF's EXCEPTION_HANDLER: every error becomes a problem; unexpected ones are logged."""
     count_infrastructure_error(exc)
-    if getattr(exc, "status", None) == 404 or isinstance(exc, Http404 | exceptions.NotFound):
-        # Answered like a missing object, but audited if it exists and is someone else's.
-        record_foreign_access(context.get("request"), context.get("view"))
+    response = _problem_for(exc)
+    if response.status_code == status.HTTP_404_NOT_FOUND:
+        # Answered like a missing object, but audited (once sent) if it is someone else's.
+        record_foreign_access_after_response(response, context.get("request"), context.get("view"))
+    return response
+
+
+def _problem_for(exc) -> Response:
     if isinstance(exc, DomainError):
         return domain_error_response(exc)
     if isinstance(exc, Http404):
@@ -121,6 +131,9 @@ def problem_exception_handler(exc, context):
             # RFC 9110: a 401 names the scheme the client should use.
             response["WWW-Authenticate"] = 'Bearer realm="api"'
         return response
+    unavailable = as_service_unavailable(exc)
+    if unavailable is not None:
+        return domain_error_response(unavailable)
     logger.exception("Unhandled error while serving the request")
     return problem_response(
         status_code=500,

@@ -1,7 +1,8 @@
 """What `make run` prints before it starts the server: where to go and how to sign in.
 
-It also refuses to start when something already answers on the port: gunicorn binds with
-SO_REUSEPORT, so a second server would silently share the port with the first.
+It also refuses to start, before anything touches a database, when something already answers on
+the port: never two servers on one port. (gunicorn itself refuses a taken port too, since
+`reuse_port` is off outside the fault harness: see gunicorn_conf.py.)
 
     python -m atm_project.first_run                    # check the port, print the welcome
     python -m atm_project.first_run --check-port-only  # exit 1 when the port is taken

@@ -22,10 +22,12 @@ threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 20
 keepalive = 5
-# SO_REUSEPORT: a master started while the workers of a dead one still hold the port (they finish
-# their kept-alive connections, up to graceful_timeout) binds at once instead of giving up after
-# five tries; `make faults` kills the master under load and checks the service comes back.
-reuse_port = True
+# SO_REUSEPORT lets a second master bind a port another still listens on, and the kernel then
+# splits the connections between them: two servers, perhaps on two databases, on one port. So it
+# is off; only the fault harness (`make faults`, bench/faults.py) turns it on with
+# GUNICORN_REUSE_PORT=1, to restart a killed master at once while its orphaned workers still
+# hold the port. Without it gunicorn refuses a taken port, and `make run` checks first.
+reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "0") == "1"
 # Recycle workers now and then so a slow leak can never take a host down.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "5000"))
 max_requests_jitter = 500

@@ -57,6 +57,13 @@ CACHE_ERRORS = Counter(
     ["error"],
 )
 
+RATE_LIMITS_FAILED_OPEN = Counter(
+    "atm_rate_limits_failed_open_total",
+    "Requests let through without a rate-limit check because the shared cache was down, by "
+    "limit (the money throttle fails open; sign-in paths fail closed instead).",
+    ["scope"],
+)
+
 _CACHE_ERROR_MODULES = ("redis.",)
 _LOOPBACK_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP")
 

@@ -82,3 +82,11 @@ class InvalidAmount(InvalidRequest):
 class SameAccountTransfer(InvalidRequest):
     def __init__(self):
         super().__init__("to_account", "Cannot transfer to the same account.")
+
+
+class ServiceUnavailable(DomainError):
+    """The database or the shared cache cannot be reached: nothing was applied, retry later."""
+
+    status, code, title = 503, "service_unavailable", "Service unavailable"
+    # Seconds a client should wait: long enough for a restart or failover to finish.
+    retry_after = 5

@@ -113,6 +113,11 @@ PROBLEMS: dict[str, ProblemDoc] = {
     "throttled": ProblemDoc(
         429, "Too many requests", "Request was throttled. Expected available in 42 seconds."
     ),
+    "service_unavailable": ProblemDoc(
+        503,
+        "Service unavailable",
+        "The database cannot be reached right now; nothing was applied. Retry later.",
+    ),
 }
 _CODE_IN_TEXT = re.compile(r"\b(" + "|".join(PROBLEMS) + r")\b")
 # Each error response also lists its codes machine-readably (docs/api.md's error table is checked
@@ -136,7 +141,8 @@ def problem(description: str) -> OpenApiResponse:
 
 RETRY_AFTER_HEADER = {
     "Retry-After": {
-        "description": "Seconds until the rate-limit window ends.",
+        "description": "Seconds to wait: until the rate-limit window ends (429), or before "
+        "retrying while a dependency is down (503).",
         "schema": {"type": "integer", "minimum": 1},
     }
 }
@@ -162,18 +168,22 @@ HEALTHZ_PATH = {
                     "application/json": {
                         "schema": {
                             "type": "object",
-                            "required": ["status", "database"],
+                            "required": ["status", "database", "cache"],
                             "properties": {
                                 "status": {"type": "string", "enum": ["ok"]},
                                 "database": {"type": "string", "enum": ["ok"]},
+                                "cache": {"type": "string", "enum": ["ok"]},
                             },
                         }
                     }
                 },
             },
             "503": {
-                "description": "service_unavailable: the database is unreachable",
+                "description": "service_unavailable: the database or the shared cache is "
+                "unreachable; the problem document's `database` and `cache` say which "
+                '("ok" or "unavailable")',
                 "content": {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_REFERENCE}},
+                PROBLEM_CODES_EXTENSION: ["service_unavailable"],
             },
         },
     }
@@ -204,7 +214,7 @@ def add_problem_responses(result, generator, request, public):
             for status, response in responses.items():
                 headers = response.setdefault("headers", {})
                 headers.update(REQUEST_ID_HEADER)
-                if status == "429":
+                if status in {"429", "503"}:
                     headers.update(RETRY_AFTER_HEADER)
                 if replayable and status not in {"400", "429"}:
                     headers.update(IDEMPOTENT_REPLAYED_HEADER)
@@ -294,6 +304,8 @@ class DocumentedAutoSchema(AutoSchema):
             problems.append((415, ["unsupported_media_type"]))
         if self.view.get_throttles():
             problems.append((429, ["throttled"]))
+        # Any operation: the database (or, for sign-in, the shared cache) may be unreachable.
+        problems.append((503, ["service_unavailable"]))
         return problems
 
     def _is_public(self) -> bool:

@@ -48,6 +48,11 @@ def load_or_create_secret_key(path: Path) -> str:
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or load_or_create_secret_key(
     BASE_DIR / ".secret_key"
 )
+# The key of the audit trail's HMAC chain (audit/services.py). Kept apart from the secret key:
+# it must outlive a secret key rotation, and it belongs in production with the few who verify.
+AUDIT_CHAIN_KEY = os.environ.get("AUDIT_CHAIN_KEY") or load_or_create_secret_key(
+    BASE_DIR / ".audit_chain_key"
+)
 DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
 
@@ -132,13 +137,16 @@ def database_from_env() -> dict:
         # nothing more than a reconnect.
         config["CONN_MAX_AGE"] = int(os.environ.get("DB_CONN_MAX_AGE", "60"))
         config["CONN_HEALTH_CHECKS"] = True
+        # An unreachable server fails the request (503) in seconds instead of hanging a worker.
+        config["OPTIONS"] = {"connect_timeout": int(os.environ.get("DB_CONNECT_TIMEOUT", "5"))}
         if env_bool("DB_POOL", False):
             # psycopg's pool instead (docs/deployment.md: it pays with threaded workers). Django
             # refuses it beside persistent connections, and turns CONN_HEALTH_CHECKS into the
             # pool's check of a connection before handing it out.
             config["CONN_MAX_AGE"] = 0
-            config["OPTIONS"] = {
-                "pool": {"min_size": 1, "max_size": int(os.environ.get("DB_POOL_MAX_SIZE", "4"))}
+            config["OPTIONS"]["pool"] = {
+                "min_size": 1,
+                "max_size": int(os.environ.get("DB_POOL_MAX_SIZE", "4")),
             }
     return config
 
@@ -151,6 +159,12 @@ if os.environ.get("REDIS_URL"):
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": os.environ["REDIS_URL"],
+            # An unreachable Redis must fail a request in a second (503 or fail-open, see
+            # security/throttling.py), not hang a worker until gunicorn kills it.
+            "OPTIONS": {
+                "socket_connect_timeout": float(os.environ.get("REDIS_TIMEOUT", "1")),
+                "socket_timeout": float(os.environ.get("REDIS_TIMEOUT", "1")),
+            },
         }
     }
 else:
@@ -201,6 +215,8 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "no-reply@atm.example"
 # above.
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
 RATELIMIT_MONEY_RATE = os.environ.get("RATELIMIT_MONEY_RATE", "120/m")
+# Sign-in attempts per username from all addresses together (django-ratelimit syntax).
+SIGNIN_USERNAME_CEILING = os.environ.get("SIGNIN_USERNAME_CEILING", "50/h")
 
 # JSON bodies are small; larger ones are refused with 413 (security/middleware.py).
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", "65536"))
@@ -257,6 +273,10 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
 }
 
+# A sign-in session (its chain of rotated refresh tokens) ends this many seconds after sign-in,
+# however often it is refreshed (users/sessions.py).
+SESSION_MAX_AGE = int(os.environ.get("SESSION_MAX_AGE", str(7 * 24 * 60 * 60)))
+
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=5),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=1),
@@ -275,7 +295,7 @@ SIMPLE_JWT = {
     "AUTH_HEADER_TYPES": ("Bearer",),
     # A customer's access token, or an ATM session token (card + PIN); never a refresh token.
     "AUTH_TOKEN_CLASSES": (
-        "rest_framework_simplejwt.tokens.AccessToken",
+        "users.tokens.AccessToken",
         "accounts.tokens.ATMAccessToken",
     ),
 }

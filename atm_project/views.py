@@ -2,13 +2,16 @@
 
 import logging
 
-from django.db import DatabaseError, connection
+from django.core.cache import cache
+from django.db import connection
 from django.http import JsonResponse
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 
 from .exception_handlers import problem_json_response
 from .metrics import count_infrastructure_error
+from .outages import CACHE_OUTAGE_ERRORS, DATABASE_OUTAGE_ERRORS
+from .problems import ServiceUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -28,20 +31,41 @@ def healthz(request):
         )
         response["Allow"] = "GET, HEAD"
         return response
+    checks = {"database": _database_answers(), "cache": _cache_answers()}
+    states = {name: "ok" if ok else "unavailable" for name, ok in checks.items()}
+    if all(checks.values()):
+        return JsonResponse({"status": "ok", **states})
+    down = ", ".join(name for name, ok in checks.items() if not ok)
+    logger.warning("Health check: unreachable: %s", down)
+    return _unavailable_response(ServiceUnavailable(f"Unreachable: {down}."), **states)
+
+
+def _database_answers() -> bool:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-    except DatabaseError as error:
+    except DATABASE_OUTAGE_ERRORS as error:
         count_infrastructure_error(error)
-        logger.warning("Health check: the database is unreachable")
-        return problem_json_response(
-            status_code=503,
-            code="service_unavailable",
-            title="Service unavailable",
-            detail="The database is unreachable.",
-            database="unavailable",
-        )
-    return JsonResponse({"status": "ok", "database": "ok"})
+        return False
+    return True
+
+
+def _cache_answers() -> bool:
+    """A read of the shared cache (rate limits): Redis, or the database table without it."""
+    try:
+        cache.get("healthz:probe")
+    except CACHE_OUTAGE_ERRORS as error:
+        count_infrastructure_error(error)
+        return False
+    return True
+
+
+def _unavailable_response(exc: ServiceUnavailable, **extra):
+    response = problem_json_response(
+        status_code=exc.status, code=exc.code, title=exc.title, detail=exc.detail, **extra
+    )
+    response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 def not_found(request, exception=None):

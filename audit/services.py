@@ -1,16 +1,20 @@
-"""The one function that writes the audit trail, and the hash that chains its events.
+"""The one function that writes the audit trail, and the keyed hash that chains its events.
 
-Every event's hash is SHA-256 over a canonical JSON encoding of its fields and the previous
-event's hash. Appends lock the chain head row, so concurrent writers queue rather than fork the
-chain, and run in the caller's transaction: an event commits or rolls back with what it records.
+Every event's hash is an HMAC-SHA256, under `AUDIT_CHAIN_KEY`, of a canonical JSON encoding of
+its fields and the previous event's hash. Whoever can write to the database but does not hold
+the key cannot re-hash an edited chain so that it verifies. Appends lock the chain head row, so
+concurrent writers queue rather than fork the chain, and run in the caller's transaction: an
+event commits or rolls back with what it records.
 """
 
 import hashlib
+import hmac
 import json
 import re
 from datetime import UTC, datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
@@ -72,7 +76,7 @@ def record_event(
 
 
 def compute_hash(event: AuditEvent) -> str:
-    """SHA-256 of the event's canonical encoding: what verify_audit_chain recomputes."""
+    """HMAC-SHA256 of the event's canonical encoding: what verify_audit_chain recomputes."""
     canonical = json.dumps(
         {
             "id": event.id,
@@ -91,7 +95,8 @@ def compute_hash(event: AuditEvent) -> str:
         separators=(",", ":"),
         ensure_ascii=True,
     )
-    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
+    key = settings.AUDIT_CHAIN_KEY.encode()
+    return hmac.new(key, canonical.encode("ascii"), hashlib.sha256).hexdigest()
 
 
 def _append(event: AuditEvent) -> AuditEvent:

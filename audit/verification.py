@@ -1,5 +1,6 @@
 """Recompute the audit chain and name the first event that does not fit."""
 
+import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -61,3 +62,39 @@ def _check_head(checked: int, last_id: int, last_hash: str) -> ChainReport:
         f"the chain ends at event #{last_id} but its head records event "
         f"#{head.last_event_id}: events after #{last_id} were deleted",
     )
+
+
+@dataclass(frozen=True)
+class ChainHead:
+    event_id: int
+    mac: str
+
+    def __str__(self) -> str:
+        return f"{self.event_id}:{self.mac}"
+
+    @classmethod
+    def parse(cls, text: str) -> "ChainHead":
+        event_id, _, mac = text.partition(":")
+        if not event_id.isdigit() or len(mac) != 64:
+            raise ValueError(f"expected ID:MAC (a number, a colon, 64 hex digits), got {text!r}")
+        return cls(int(event_id), mac.lower())
+
+
+def newest_link() -> ChainHead | None:
+    """The newest event's id and MAC, to keep outside the database (--head)."""
+    last = AuditEvent.objects.order_by("-id").values("id", "hash").first()
+    return ChainHead(last["id"], last["hash"]) if last else None
+
+
+def check_anchor(expected: ChainHead) -> str:
+    """Why a link kept earlier is no longer on the chain, or "" when it still is.
+
+    Verification alone cannot tell a trail cut back (or rewritten by someone with the key) from
+    a genuine one; a link written down elsewhere can.
+    """
+    stored = AuditEvent.objects.filter(pk=expected.event_id).values_list("hash", flat=True).first()
+    if stored is None:
+        return f"event #{expected.event_id} is missing: the trail was truncated"
+    if not hmac.compare_digest(stored, expected.mac):
+        return f"event #{expected.event_id} has another MAC: the trail was rewritten"
+    return ""

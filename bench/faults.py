@@ -65,6 +65,8 @@ SERVER_ENV = {
     # A claim whose worker was killed mid-request is taken over by the retry after this long
     # (production keeps the default 60 s; the run would mostly wait otherwise).
     "IDEMPOTENCY_CLAIM_TIMEOUT": "5",
+    # A master restarted after SIGKILL binds beside its orphaned workers (gunicorn_conf.py).
+    "GUNICORN_REUSE_PORT": "1",
 }
 
 
@@ -219,8 +221,8 @@ def restart_master(server: Server, figures: dict) -> dict:
     figures.setdefault("orphans", []).extend(orphans)
     figures["events"].append(("master SIGKILL", server.process.pid))
     # The orphaned workers notice their parent is gone and exit once their kept-alive connections
-    # are done; meanwhile they still hold the port (gunicorn_conf.py's reuse_port lets the new
-    # master bind beside them). They may answer /healthz too, so the new master must also be up.
+    # are done; meanwhile they still hold the port (GUNICORN_REUSE_PORT=1 in SERVER_ENV lets the
+    # new master bind beside them). They may answer /healthz too, so the new master must also be up.
     server.start(wait=60)
     wait_for(lambda: len(server_children(server)) > 0 and server.process.poll() is None, timeout=60)
     back = time.monotonic() - killed_at

@@ -8,6 +8,7 @@ from django.db.models import BigIntegerField, Count, F, OuterRef, Q, Subquery, S
 from django.db.models.functions import Cast, Coalesce, Round
 
 from accounts.models import Account
+from audit.models import AuditEvent
 
 from .models import Entry, Transaction
 
@@ -160,6 +161,33 @@ def broken_reversal_links() -> list[Finding]:
     return findings
 
 
+# Every ledger transaction is posted together with its audit event, in one database transaction
+# (transactions/services.py); either one without the other was written by hand.
+_MONEY_EVENTS = {"action__startswith": "money.", "object_type": "transactions.transaction"}
+
+
+def transactions_without_audit_events() -> list[Finding]:
+    audited = set(AuditEvent.objects.filter(**_MONEY_EVENTS).values_list("object_id", flat=True))
+    return [
+        Finding("audit", f"transaction {txn_id}", "has no audit event: it was not posted here")
+        for txn_id in Transaction.objects.order_by("created_at").values_list("id", flat=True)
+        if str(txn_id) not in audited
+    ]
+
+
+def audit_events_without_transactions() -> list[Finding]:
+    posted = {str(txn_id) for txn_id in Transaction.objects.values_list("id", flat=True)}
+    return [
+        Finding(
+            "audit", f"audit event #{event_id}", f"names transaction {txn_id}, which is missing"
+        )
+        for event_id, txn_id in AuditEvent.objects.filter(**_MONEY_EVENTS)
+        .order_by("id")
+        .values_list("id", "object_id")
+        if txn_id not in posted
+    ]
+
+
 def _legs(txn: Transaction) -> dict[int, Decimal]:
     legs: dict[int, Decimal] = {}
     for entry in txn.entries.all():
@@ -189,5 +217,10 @@ CHECKS = [
         "reversal",
         "each reversal exactly undoes one transaction marked reversed",
         broken_reversal_links,
+    ),
+    (
+        "audit",
+        "every transaction has its audit event, and every money event its transaction",
+        lambda: transactions_without_audit_events() + audit_events_without_transactions(),
     ),
 ]

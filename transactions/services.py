@@ -116,8 +116,8 @@ def transfer(
         accounts = lock_accounts(numbers=[from_account, to_account])
         source = _customer_account(accounts, from_account, actor)
         target = accounts.get(to_account)
-        if target is None or target.is_internal:
-            raise InvalidRequest("to_account", "No such account.")
+        if not _can_receive(target, source):
+            raise InvalidRequest("to_account", CANNOT_RECEIVE)
         _require_active(source)
         _require_active(target)
         if source.currency != target.currency:
@@ -233,6 +233,22 @@ def _cash_account(accounts: dict[str, Account], currency: str) -> Account:
         if account.is_internal and account.currency == currency:
             return account
     raise RuntimeError(f"The bank has no cash account for {currency}")
+
+
+# One answer for every target that is not the customer's own and cannot take the transfer, so
+# it tells nothing about someone else's account beyond "it can receive".
+CANNOT_RECEIVE = "No such account, or it cannot receive this transfer."
+
+
+def _can_receive(target: Account | None, source: Account) -> bool:
+    """Whether the transfer may go on to the detailed checks. The customer's own accounts do
+    (their state and currency are theirs to know); anyone else's only if active and in the
+    source's currency; internal and unknown accounts never."""
+    if target is None or target.is_internal:
+        return False
+    if target.owner_id == source.owner_id:
+        return True
+    return target.is_active and target.currency == source.currency
 
 
 def _require_active(account: Account) -> None:

@@ -62,6 +62,9 @@ def validate_period(first_day: date, last_day: date) -> None:
     if last_day >= date.max:
         # The period ends at the next day's midnight, which must exist.
         raise InvalidRequest("to", f"'to' must be before {date.max.isoformat()}.")
+    if first_day <= date.min:
+        # Its midnight in a time zone east of UTC falls before the first representable instant.
+        raise InvalidRequest("from", f"'from' must be after {date.min.isoformat()}.")
     if first_day > last_day:
         raise InvalidRequest("from", "'from' must not be after 'to'.")
     days = (last_day - first_day).days + 1

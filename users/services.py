@@ -7,21 +7,23 @@ from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.mail import EmailMessage
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
-from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from atm_project.problems import InvalidRequest
 from audit.services import record_event
 
+from . import sessions
 from .mail import send_in_background
 
 User = get_user_model()
+
+USERNAME_TAKEN = "This username is taken."
 
 
 def register_user(*, username: str, password: str, email: str = "", **names) -> User:
@@ -32,22 +34,23 @@ def register_user(*, username: str, password: str, email: str = "", **names) -> 
         **names,
     )
     user.set_password(password)
-    with transaction.atomic():
-        user.save()
-        record_event(
-            action="auth.registered", actor=user, target=user, data={"username": user.username}
-        )
+    try:
+        with transaction.atomic():
+            user.save()
+            record_event(
+                action="auth.registered", actor=user, target=user, data={"username": user.username}
+            )
+    except IntegrityError as error:
+        # Another registration of the same name committed between the serializer's uniqueness
+        # check and this insert: the unique index decides, and the loser is told as usual.
+        raise InvalidRequest("username", USERNAME_TAKEN) from error
     return user
 
 
 def revoke_refresh_token(*, refresh: str) -> None:
-    """Blacklist a refresh token so it can never mint another access token."""
+    """Sign out: the refresh token, and the session it belongs to, can never mint tokens again."""
     try:
-        token = RefreshToken(refresh)
-        with transaction.atomic():
-            token.blacklist()
-            user = User.objects.filter(pk=token.get(jwt_settings.USER_ID_CLAIM)).first()
-            record_event(action="auth.logout", actor=user, target=user)
+        sessions.end_session(refresh)
     except TokenError as error:
         raise InvalidToken(str(error)) from error
 
@@ -85,6 +88,7 @@ def _set_new_password(*, user: User, password: str, audit_action: str) -> None:
         # Whoever held a session under the old password loses it. Access tokens die too: they
         # carry a hash of the password hash (SIMPLE_JWT CHECK_REVOKE_TOKEN).
         revoke_all_refresh_tokens(user=user)
+        sessions.end_all_sessions(user)
         record_event(action=audit_action, actor=user, target=user)
 
 
@@ -92,6 +96,51 @@ def change_password(*, user: User, old_password: str, new_password: str) -> None
     if not user.check_password(old_password):
         raise InvalidRequest("old_password", "The current password is wrong.")
     _set_new_password(user=user, password=new_password, audit_action="auth.password_changed")
+
+
+def _email_changed_notice(user: User, old_email: str) -> EmailMessage:
+    body = (
+        f"Hello {user.get_username()},\n\n"
+        f"The email address of your account was changed from {old_email} to {user.email}.\n\n"
+        "If you did not do this, someone else may have access to your account: contact the bank "
+        "at once. Password reset links now go to the new address.\n"
+    )
+    return EmailMessage(subject="Your email address was changed", body=body, to=[old_email])
+
+
+def update_profile(*, user: User, changes: dict, current_password: str | None) -> User:
+    """Names change freely; the email only with the current password, because it is where
+    password resets go: a stolen access token must not be enough to take the account over.
+
+    The change is audited and a notice goes to the old address (after the commit, off the
+    request path).
+    """
+    new_email = changes.get("email")
+    email_changes = new_email is not None and new_email != user.email
+    if email_changes:
+        if not current_password:
+            raise InvalidRequest(
+                "current_password", "Give your current password to change the email."
+            )
+        if not user.check_password(current_password):
+            raise AuthenticationFailed("The current password is wrong.")
+    old_email = user.email
+    with transaction.atomic():
+        for field, value in changes.items():
+            setattr(user, field, value)
+        if changes:
+            user.save(update_fields=list(changes))
+        if email_changes:
+            record_event(
+                action="auth.email_changed",
+                actor=user,
+                target=user,
+                data={"old_email": old_email, "new_email": user.email},
+            )
+            if old_email:
+                notice = _email_changed_notice(user, old_email)
+                transaction.on_commit(lambda: send_in_background(notice))
+    return user
 
 
 def _reset_candidates(email: str) -> list[User]:

@@ -39,9 +39,10 @@ def assert_problem(response, status: int, code: str) -> dict:
     return body
 
 
-def assert_throttled(response) -> dict:
-    """A 429 `throttled` problem that says, in Retry-After, when to come back."""
+def assert_throttled(response, window: int = WINDOW) -> dict:
+    """A 429 `throttled` problem that says, in Retry-After, when to come back (within the
+    limit's window, in seconds)."""
     body = assert_problem(response, 429, "throttled")
     _, headers, _ = _status_headers_and_body(response)
-    assert 1 <= int(headers["retry-after"]) <= WINDOW
+    assert 1 <= int(headers["retry-after"]) <= window
     return body

@@ -303,4 +303,4 @@ def test_a_500_outside_drf_is_a_problem_without_a_trace(monkeypatch, db):
 def test_healthz_is_200_without_auth(api_client):
     response = api_client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok"}
+    assert response.json() == {"status": "ok", "database": "ok", "cache": "ok"}

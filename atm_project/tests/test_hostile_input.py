@@ -1,6 +1,7 @@
 """Inputs a client should never send still get a problem document, never a 500."""
 
 import base64
+import json
 from urllib.parse import quote
 
 import pytest
@@ -111,3 +112,66 @@ def test_schema_documents_health_rate_limit_and_replay_headers(api_client):
 def test_schema_errors_are_json_problem_documents(api_client):
     response = api_client.post("/api/schema/", {}, format="json")
     assert_problem(response, 405, "method_not_allowed")
+
+
+HUGE_EXPONENT = "1e9999999999999999999999"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"amount": ' + HUGE_EXPONENT + "}",
+        '{"amount": "1.00", "description": ' + HUGE_EXPONENT + "}",
+        '{"amount": "-' + HUGE_EXPONENT + '"}',
+        '{"amount": ' + "9" * 5000 + "}",
+    ],
+    ids=["amount", "other-field", "string", "long-integer"],
+)
+def test_a_number_no_decimal_can_hold_is_a_4xx(auth_client, account, body):
+    response = auth_client.post(
+        f"/api/v1/accounts/{account.number}/deposit/", data=body, content_type="application/json"
+    )
+    assert 400 <= response.status_code < 500, response.content
+    assert response["Content-Type"] == "application/problem+json"
+    account.refresh_from_db()
+    assert str(account.balance) == "500.00"
+
+
+@pytest.mark.parametrize("charset", ["rot13", "base64", "hex", "no-such-charset"])
+def test_a_json_body_in_an_encoding_that_is_not_text_is_a_parse_error(
+    auth_client, account, charset
+):
+    response = auth_client.post(
+        f"/api/v1/accounts/{account.number}/deposit/",
+        data=b'{"amount": "1.00"}',
+        content_type=f"application/json; charset={charset}",
+    )
+    assert_problem(response, 400, "parse_error")
+    account.refresh_from_db()
+    assert str(account.balance) == "500.00"
+
+
+def test_a_statement_from_the_first_day_of_the_calendar_is_refused_in_any_time_zone(
+    auth_client, account, settings
+):
+    settings.BANK_TIME_ZONE = "Pacific/Kiritimati"  # UTC+14: its 0001-01-01 begins before UTC's
+    url = f"/api/v1/accounts/{account.number}/statement/"
+    body = assert_problem(
+        auth_client.get(f"{url}?from=0001-01-01&to=0001-01-31"), 400, "validation_error"
+    )
+    assert "from" in body["errors"]
+    accepted = auth_client.get(f"{url}?from=0001-01-02&to=0001-01-31")
+    assert accepted.status_code == 200
+    assert json.loads(b"".join(accepted.streaming_content))["opening_balance"] == "0.00"
+
+
+def test_a_duplicate_json_key_is_a_parse_error_naming_it(auth_client, account):
+    response = auth_client.post(
+        f"/api/v1/accounts/{account.number}/deposit/",
+        data='{"amount": "1.00", "amount": "900.00"}',
+        content_type="application/json",
+    )
+    body = assert_problem(response, 400, "parse_error")
+    assert '"amount"' in body["detail"]
+    account.refresh_from_db()
+    assert str(account.balance) == "500.00"

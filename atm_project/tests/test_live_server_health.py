@@ -14,7 +14,7 @@ def test_healthz_is_200_and_the_docs_assets_are_served_locally(gunicorn_server):
     server = gunicorn_server(workers=1)
     health = server.request("GET", "/healthz")
     assert health.status == 200
-    assert health.json() == {"status": "ok", "database": "ok"}
+    assert health.json() == {"status": "ok", "database": "ok", "cache": "ok"}
     assert health.headers["X-Request-ID"]
 
     docs = server.request("GET", "/api/docs/")

@@ -181,7 +181,8 @@ def test_register_ignores_privileged_fields(api_client, other_user):
 
 
 def test_profile_update_ignores_privileged_fields(auth_client, user):
-    body = {"email": "new@example.com", "username": "root", "password": "x", **PRIVILEGED}
+    body = {"email": "new@example.com", "current_password": DEFAULT_PASSWORD, **PRIVILEGED}
+    body.update({"username": "root", "password": "x"})
     response = auth_client.patch("/api/v1/users/me/", body, format="json")
     assert response.status_code == 200, response.content
     user.refresh_from_db()

@@ -121,7 +121,8 @@ def test_a_transaction_whose_entries_do_not_sum_to_zero_is_named(
     Account.objects.filter(pk=account.pk).update(balance=account.balance + Decimal("5.00"))
     findings = reconcile().findings
     assert [(f.check, f.subject) for f in findings] == [
-        ("double-entry", f"transaction {forged.id}")
+        ("double-entry", f"transaction {forged.id}"),
+        ("audit", f"transaction {forged.id}"),
     ]
     assert "1 entries summing to 5.00" in findings[0].detail
     with pytest.raises(CommandError):
@@ -132,7 +133,10 @@ def test_a_transaction_without_entries_is_named(busy_ledger, without_double_entr
     empty = Transaction.objects.create(
         kind="deposit", amount=Decimal("5.00"), currency="USD", account=busy_ledger["account"]
     )
-    assert [f.subject for f in reconcile().findings] == [f"transaction {empty.id}"]
+    assert [(f.check, f.subject) for f in reconcile().findings] == [
+        ("double-entry", f"transaction {empty.id}"),
+        ("audit", f"transaction {empty.id}"),
+    ]
 
 
 def test_a_leg_on_an_account_of_another_currency_is_named(
@@ -156,6 +160,12 @@ def test_a_leg_on_an_account_of_another_currency_is_named(
             created_at=forged.created_at,
         )
         Account.objects.filter(pk=leg.pk).update(balance=leg.balance + amount)
-    findings = reconcile().findings
-    assert [(f.check, f.subject) for f in findings] == [("currency", f"transaction {forged.id}")]
-    assert f"leg on account {euros.number} in EUR" in findings[0].detail
+    # Written behind the services' back, so it has no audit event either.
+    findings = {(f.check, f.subject): f.detail for f in reconcile().findings}
+    assert set(findings) == {
+        ("currency", f"transaction {forged.id}"),
+        ("audit", f"transaction {forged.id}"),
+    }
+    assert (
+        f"leg on account {euros.number} in EUR" in findings["currency", f"transaction {forged.id}"]
+    )

@@ -8,16 +8,33 @@ from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, Toke
 
 from atm_project.fields import StrictCharField, StrictEmailField, StrictRegexField
 
+from .. import services, sessions
+
 User = get_user_model()
 
 
+class NormalizesUsername:
+    """A username as stored: NFKC-normalised (fullwidth "demo" is "demo") before any rule is
+    checked, so registration, its uniqueness check and sign-in all see the same name."""
+
+    def to_internal_value(self, data) -> str:
+        return User.normalize_username(super().to_internal_value(data))
+
+
+class NormalizedUsernameField(NormalizesUsername, StrictCharField):
+    pass
+
+
+class RegisteredUsernameField(NormalizesUsername, StrictRegexField):
+    pass
+
+
 class RegisterSerializer(serializers.Serializer):
-    username = StrictRegexField(
+    # Length, characters and uniqueness are checked on the normalised name (NFKC can lengthen it).
+    username = RegisteredUsernameField(
         r"^[\w.@+-]+\Z",
         max_length=150,
-        validators=[
-            UniqueValidator(queryset=User.objects.all(), message="This username is taken.")
-        ],
+        validators=[UniqueValidator(queryset=User.objects.all(), message=services.USERNAME_TAKEN)],
     )
     password = StrictCharField(write_only=True, max_length=128, trim_whitespace=False)
     email = StrictEmailField(required=False, default="")
@@ -67,10 +84,32 @@ class MeSerializer(serializers.ModelSerializer):
         models.EmailField: BlankableEmailField,
     }
 
+    current_password = StrictCharField(
+        write_only=True,
+        required=False,
+        trim_whitespace=False,
+        max_length=128,
+        help_text="Needed to change `email` (400 without it, 401 when wrong).",
+    )
+
     class Meta:
         model = User
-        fields = ["id", "username", "email", "first_name", "last_name", "date_joined"]
+        fields = [
+            "id",
+            "username",
+            "email",
+            "first_name",
+            "last_name",
+            "date_joined",
+            "current_password",
+        ]
         read_only_fields = ["id", "username", "date_joined"]
+
+    def update(self, instance, validated_data):
+        current_password = validated_data.pop("current_password", None)
+        return services.update_profile(
+            user=instance, changes=validated_data, current_password=current_password
+        )
 
 
 class LogoutSerializer(serializers.Serializer):
@@ -78,18 +117,27 @@ class LogoutSerializer(serializers.Serializer):
 
 
 class TokenSerializer(TokenObtainPairSerializer):
-    """simplejwt's sign-in, taking only JSON strings as credentials."""
+    """simplejwt's sign-in, taking only JSON strings as credentials; each starts a session."""
+
+    @classmethod
+    def get_token(cls, user):
+        return sessions.start_session(user)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields[self.username_field] = StrictCharField(write_only=True)
+        self.fields[self.username_field] = NormalizedUsernameField(write_only=True)
         self.fields["password"] = StrictCharField(
             write_only=True, trim_whitespace=False, style={"input_type": "password"}
         )
 
 
 class StrictTokenRefreshSerializer(TokenRefreshSerializer):
+    """Rotation that cannot fork: see users/sessions.py."""
+
     refresh = StrictCharField()
+
+    def validate(self, attrs):
+        return sessions.rotate(attrs["refresh"])
 
 
 def _password_field(**kwargs) -> serializers.CharField:

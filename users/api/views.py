@@ -10,6 +10,7 @@ from atm_project.schema import problem
 from audit.signin import record_login
 from security.throttling import (
     TOKEN_RATE_LIMITS,
+    CurrentPasswordRateLimit,
     PasswordChangeRateLimit,
     PasswordResetConfirmRateLimit,
     PasswordResetRateLimit,
@@ -81,6 +82,8 @@ class LogoutView(APIView):
 class MeView(RetrieveUpdateAPIView):
     serializer_class = MeSerializer
     http_method_names = ["get", "patch", "head", "options"]
+    # Checking current_password makes this an oracle for a stolen access token: limited.
+    throttle_classes = [CurrentPasswordRateLimit]
 
     def get_object(self):
         return self.request.user

@@ -176,6 +176,7 @@ def test_me_patch_changes_email_and_names_only(auth_client, user):
         ME,
         {
             "email": "new@example.com",
+            "current_password": DEFAULT_PASSWORD,
             "first_name": "Ada",
             "last_name": "Lovelace",
             "username": "hijacked",

@@ -1,0 +1,65 @@
+"""In production the application's database role does not own the audit tables (the grants of
+docs/deployment.md), so even with its credentials the append-only triggers cannot be dropped."""
+
+import uuid
+from contextlib import contextmanager
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+
+from audit.services import record_event
+
+pytestmark = pytest.mark.django_db
+
+# docs/deployment.md, "The audit trail's database role": what the application role gets.
+APP_ROLE_GRANTS = [
+    "GRANT SELECT, INSERT ON audit_auditevent TO {role}",
+    "GRANT SELECT, INSERT, UPDATE ON audit_auditchainhead TO {role}",
+]
+
+
+@pytest.fixture
+def app_role(requires_postgres):
+    """A role like the one the application signs in as, created in the test's transaction (so
+    rolled back with it), used through SET ROLE."""
+    role = f"atm_app_{uuid.uuid4().hex[:12]}"
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE ROLE {role} NOLOGIN")
+        for grant in APP_ROLE_GRANTS:
+            cursor.execute(grant.format(role=role))
+    return role
+
+
+@contextmanager
+def acting_as(role: str):
+    """Statements inside run as `role`; a savepoint, so a refused one leaves the test usable."""
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL ROLE {role}")
+            yield cursor
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET ROLE")
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "DROP TRIGGER audit_event_append_only ON audit_auditevent",
+        "DROP TRIGGER audit_chain_head_forward_only ON audit_auditchainhead",
+        "ALTER TABLE audit_auditevent DISABLE TRIGGER ALL",
+        "DELETE FROM audit_auditevent",
+        "TRUNCATE audit_auditevent",
+    ],
+)
+def test_the_app_role_cannot_remove_the_guards_nor_the_events(app_role, sql):
+    record_event(action="test.event")
+    with pytest.raises(DatabaseError), acting_as(app_role) as cursor:
+        cursor.execute(sql)
+
+
+def test_the_app_role_can_still_append(app_role):
+    record_event(action="test.first")
+    with acting_as(app_role):
+        event = record_event(action="test.as_app")
+    assert event.id == 2
