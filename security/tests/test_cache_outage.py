@@ -15,11 +15,10 @@ from django.test import override_settings
 from prometheus_client import REGISTRY
 
 from accounts.tests.factories import TEST_PIN, issue_test_card
-from atm_project.testing.live_server import HOST, free_port
+from atm_project.demo import DEMO_CHECKING, DEMO_PASSWORD, DEMO_USERNAME
+from atm_project.testing.live_server import HOST, free_port, sign_in
 from users.models import User
 from users.tests.factories import DEFAULT_PASSWORD
-
-from .live_server import DEMO_CHECKING, DEMO_PASSWORD, DEMO_USERNAME, request, sign_in
 
 
 def redis_cache_at(port: int) -> dict:
@@ -138,18 +137,22 @@ def test_stopping_a_real_redis_closes_sign_in_and_keeps_money_moving(demo_server
     with redis_server(port):
         server = demo_server(workers=1, env={"REDIS_URL": f"redis://{HOST}:{port}/12"})
         token = sign_in(server)
-        assert request(server, "GET", "/healthz")[2]["cache"] == "ok"
+        assert server.request("GET", "/healthz").json()["cache"] == "ok"
     # Redis is stopped now.
     credentials = {"username": DEMO_USERNAME, "password": DEMO_PASSWORD}
-    status, headers, body = request(server, "POST", "/api/v1/auth/token/", credentials)
-    assert (status, body["code"]) == (503, "service_unavailable")
-    assert int(headers["Retry-After"]) >= 1
+    refused = server.request("POST", "/api/v1/auth/token/", credentials)
+    assert (refused.status, refused.json()["code"]) == (503, "service_unavailable")
+    assert int(refused.headers["Retry-After"]) >= 1
     deposit = f"/api/v1/accounts/{DEMO_CHECKING}/deposit/"
-    status, _, body = request(server, "POST", deposit, {"amount": "5.00"}, token=token)
-    assert status == 201, body
-    status, _, body = request(server, "GET", "/healthz")
-    assert (status, body["database"], body["cache"]) == (503, "ok", "unavailable")
+    moved = server.request("POST", deposit, {"amount": "5.00"}, token=token)
+    assert moved.status == 201, moved.body
+    health = server.request("GET", "/healthz")
+    assert (health.status, health.json()["database"], health.json()["cache"]) == (
+        503,
+        "ok",
+        "unavailable",
+    )
     assert "rate limit money.user not applied" in server.log_text()
     with redis_server(port):
         assert sign_in(server)
-        assert request(server, "GET", "/healthz")[0] == 200
+        assert server.request("GET", "/healthz").status == 200
