@@ -266,6 +266,7 @@ REST_FRAMEWORK = {
         # So a client that asks for errors as problem documents (Accept) is not refused with 406.
         "atm_project.renderers.ProblemJSONRenderer",
     ],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "atm_project.negotiation.StrictContentNegotiation",
     "DEFAULT_PAGINATION_CLASS": "atm_project.pagination.NewestFirstCursorPagination",
     "DEFAULT_SCHEMA_CLASS": "atm_project.schema.DocumentedAutoSchema",
     "EXCEPTION_HANDLER": "atm_project.exception_handlers.problem_exception_handler",
@@ -303,7 +304,12 @@ SIMPLE_JWT = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "ATM backend API",
     "DESCRIPTION": "Retail banking and ATM API over a double-entry ledger. "
-    "Errors are RFC 9457 problem details.",
+    "Errors are RFC 9457 problem details (`application/problem+json`), with one exception: a "
+    "request the HTTP server refuses before the API sees it gets gunicorn's short HTML page, "
+    "namely 414 URI Too Long for a request line over 4094 bytes and 431 Request Header Fields "
+    "Too Large for a header over 8190 bytes or more than 100 headers. A `Host` this server does "
+    "not serve is a 400 `validation_error` problem naming `Host`. A JSON body with a field the "
+    "operation does not define is a 400 `validation_error` naming each such field.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -41,5 +41,6 @@ urlpatterns = [
     path("", include("atm.urls")),
 ]
 
+handler400 = "atm_project.views.bad_request"
 handler404 = "atm_project.views.not_found"
 handler500 = "atm_project.views.server_error"

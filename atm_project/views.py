@@ -68,6 +68,20 @@ def _unavailable_response(exc: ServiceUnavailable, **extra):
     return response
 
 
+def bad_request(request, exception=None):
+    """Django's own 400s (a Host not in DJANGO_ALLOWED_HOSTS, other suspicious requests)."""
+    if not _wants_problem(request):
+        return defaults.bad_request(request, exception)
+    # The one such 400 a client can cause by accident is a Host this server does not serve.
+    return problem_json_response(
+        status_code=400,
+        code="validation_error",
+        title="Invalid request",
+        detail="One or more fields are invalid.",
+        errors={"Host": ["This server does not answer for this host name."]},
+    )
+
+
 def not_found(request, exception=None):
     if not _wants_problem(request):
         return defaults.page_not_found(request, exception)

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from atm_project.fields import StrictRegexField
 from atm_project.permissions import IsATMSession
 from atm_project.schema import problem
+from atm_project.serializers import RefuseUnknownFields, refuse_any_body_fields
 from security.throttling import CARD_RATE_LIMITS
 
 from .. import cards
@@ -29,7 +30,7 @@ class ChosenPinField(StrictRegexField):
     """A new PIN: the schema lists the weak PINs refused, as accounts.cards.pin_problem does."""
 
 
-class CardIssueSerializer(serializers.Serializer):
+class CardIssueSerializer(RefuseUnknownFields, serializers.Serializer):
     pin = ChosenPinField(
         r"^[0-9]{4,6}$",
         write_only=True,
@@ -48,7 +49,7 @@ class IssuedCardSerializer(serializers.Serializer):
     expires_on = serializers.DateField()
 
 
-class CardSignInSerializer(serializers.Serializer):
+class CardSignInSerializer(RefuseUnknownFields, serializers.Serializer):
     card_number = StrictRegexField(
         r"^[0-9]{16}$", error_messages={"invalid": "A card number is 16 digits."}
     )
@@ -143,6 +144,7 @@ class CardSessionExtendView(APIView):
         },
     )
     def post(self, request):
+        refuse_any_body_fields(request)
         try:
             token = request.auth.extended(request.user)
         except ATMSessionTooOld:

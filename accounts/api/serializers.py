@@ -2,6 +2,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from atm_project.fields import MoneyField
+from atm_project.serializers import RefuseUnknownFields
 
 from ..models import Account
 
@@ -26,7 +27,7 @@ class AccountSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AccountOpenSerializer(serializers.Serializer):
+class AccountOpenSerializer(RefuseUnknownFields, serializers.Serializer):
     kind = serializers.ChoiceField(
         choices=[Account.Kind.CHECKING, Account.Kind.SAVINGS], default=Account.Kind.CHECKING
     )

@@ -5,6 +5,7 @@ from rest_framework.response import Response
 
 from atm_project.pagination import IdCursorPagination
 from atm_project.schema import problem
+from atm_project.serializers import refuse_any_body_fields
 
 from .. import selectors, services
 from ..numbers import ACCOUNT_NUMBER_REGEX
@@ -52,5 +53,6 @@ class AccountViewSet(
     )
     @action(detail=True, methods=["post"])
     def close(self, request, number=None):
+        refuse_any_body_fields(request)
         account = services.close_account(number=number, owner=request.user)
         return Response(AccountSerializer(account).data)

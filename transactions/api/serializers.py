@@ -2,6 +2,7 @@ from rest_framework import serializers
 
 from accounts.numbers import ACCOUNT_NUMBER_REGEX
 from atm_project.fields import AmountField, MoneyField, StrictCharField, StrictRegexField
+from atm_project.serializers import RefuseUnknownFields
 
 from ..models import Entry, Transaction
 
@@ -15,7 +16,7 @@ def account_number_field(**kwargs) -> serializers.RegexField:
     )
 
 
-class MovementSerializer(serializers.Serializer):
+class MovementSerializer(RefuseUnknownFields, serializers.Serializer):
     """Body of a deposit or withdrawal."""
 
     amount = AmountField()

@@ -7,6 +7,7 @@ from rest_framework.validators import UniqueValidator
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
 
 from atm_project.fields import StrictCharField, StrictEmailField, StrictRegexField
+from atm_project.serializers import RefuseUnknownFields
 
 from .. import services, sessions
 
@@ -29,7 +30,7 @@ class RegisteredUsernameField(NormalizesUsername, StrictRegexField):
     pass
 
 
-class RegisterSerializer(serializers.Serializer):
+class RegisterSerializer(RefuseUnknownFields, serializers.Serializer):
     # Length, characters and uniqueness are checked on the normalised name (NFKC can lengthen it).
     username = RegisteredUsernameField(
         r"^[\w.@+-]+\Z",
@@ -75,7 +76,7 @@ class RegisteredUserSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MeSerializer(serializers.ModelSerializer):
+class MeSerializer(RefuseUnknownFields, serializers.ModelSerializer):
     """The caller's profile: only email and names can change; anything else sent is ignored."""
 
     serializer_field_mapping = {
@@ -112,11 +113,11 @@ class MeSerializer(serializers.ModelSerializer):
         )
 
 
-class LogoutSerializer(serializers.Serializer):
+class LogoutSerializer(RefuseUnknownFields, serializers.Serializer):
     refresh = StrictCharField()
 
 
-class TokenSerializer(TokenObtainPairSerializer):
+class TokenSerializer(RefuseUnknownFields, TokenObtainPairSerializer):
     """simplejwt's sign-in, taking only JSON strings as credentials; each starts a session."""
 
     @classmethod
@@ -131,7 +132,7 @@ class TokenSerializer(TokenObtainPairSerializer):
         )
 
 
-class StrictTokenRefreshSerializer(TokenRefreshSerializer):
+class StrictTokenRefreshSerializer(RefuseUnknownFields, TokenRefreshSerializer):
     """Rotation that cannot fork: see users/sessions.py."""
 
     refresh = StrictCharField()
@@ -147,14 +148,14 @@ def _password_field(**kwargs) -> serializers.CharField:
 NEW_PASSWORD_HELP = "At least 10 characters; not too common, not all digits, not like the username."  # noqa: S105 - help text
 
 
-class PasswordChangeSerializer(serializers.Serializer):
+class PasswordChangeSerializer(RefuseUnknownFields, serializers.Serializer):
     old_password = _password_field()
     new_password = _password_field(
         help_text="At least 10 characters; not too common, not all digits, not like the username."
     )
 
 
-class PasswordResetSerializer(serializers.Serializer):
+class PasswordResetSerializer(RefuseUnknownFields, serializers.Serializer):
     email = StrictEmailField()
 
 
@@ -162,7 +163,7 @@ class PasswordResetAcceptedSerializer(serializers.Serializer):
     detail = serializers.CharField()
 
 
-class PasswordResetConfirmSerializer(serializers.Serializer):
+class PasswordResetConfirmSerializer(RefuseUnknownFields, serializers.Serializer):
     uid = StrictCharField(max_length=64, help_text="From the reset link.")
     token = StrictCharField(max_length=128, help_text="From the reset link.")
     new_password = _password_field(
