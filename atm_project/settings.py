@@ -297,6 +297,11 @@ DEFAULT_DAILY_WITHDRAWAL_LIMIT = Decimal(
 )
 BANK_TIME_ZONE = os.environ.get("BANK_TIME_ZONE", "UTC")
 SUPPORTED_CURRENCIES = env_list("SUPPORTED_CURRENCIES", "USD,EUR,GBP")
+# Holds (two-phase cash withdrawal): how long one lives when the request does not say, and the
+# range a request may ask for.
+HOLD_DEFAULT_SECONDS = int(os.environ.get("HOLD_DEFAULT_SECONDS", "300"))
+HOLD_MIN_SECONDS = 30
+HOLD_MAX_SECONDS = 86400
 
 LOGGING = {
     "version": 1,

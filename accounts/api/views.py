@@ -5,6 +5,7 @@ from rest_framework.response import Response
 
 from atm_project.pagination import IdCursorPagination
 from atm_project.schema import problem
+from transactions.selectors import with_held_amount
 
 from .. import selectors, services
 from ..numbers import ACCOUNT_NUMBER_REGEX
@@ -34,13 +35,18 @@ class AccountViewSet(
     lookup_value_regex = ACCOUNT_NUMBER_REGEX
 
     def get_queryset(self):
-        return selectors.accounts_of(self.request.user)
+        # The available balance counts pending holds, which the ledger (transactions) keeps.
+        return with_held_amount(selectors.accounts_of(self.request.user))
 
     def create(self, request, *args, **kwargs):
         params = AccountOpenSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         account = services.open_account(owner=request.user, **params.validated_data)
-        return Response(AccountSerializer(account).data, status=status.HTTP_201_CREATED)
+        return Response(self._shown(account), status=status.HTTP_201_CREATED)
+
+    def _shown(self, account) -> dict:
+        """The account as a response shows it, read back with what its holds reserve."""
+        return AccountSerializer(self.get_queryset().get(pk=account.pk)).data
 
     @extend_schema(
         summary="Close an empty account",
@@ -53,4 +59,4 @@ class AccountViewSet(
     @action(detail=True, methods=["post"])
     def close(self, request, number=None):
         account = services.close_account(number=number, owner=request.user)
-        return Response(AccountSerializer(account).data)
+        return Response(self._shown(account))

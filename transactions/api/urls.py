@@ -1,6 +1,6 @@
 from atm_project.routers import OptionalSlashRouter
 
-from .views import AccountMoneyViewSet, TransactionViewSet, TransferViewSet
+from .views import AccountMoneyViewSet, HoldViewSet, TransactionViewSet, TransferViewSet
 
 router = OptionalSlashRouter()
 # Beside accounts.api's AccountViewSet on the same prefix: these are the money routes under
@@ -8,5 +8,6 @@ router = OptionalSlashRouter()
 router.register("accounts", AccountMoneyViewSet, basename="account-money")
 router.register("transfers", TransferViewSet, basename="transfer")
 router.register("transactions", TransactionViewSet, basename="transaction")
+router.register("holds", HoldViewSet, basename="hold")
 
 urlpatterns = router.urls

@@ -1,5 +1,5 @@
-"""Every endpoint that moves or reads money: an account's balance, deposits, withdrawals,
-history and statements (under /accounts/{number}/), transfers, and the transaction list."""
+"""Every endpoint that moves or reads money: an account's balance, deposits, withdrawals, holds,
+history and statements (under /accounts/{number}/), transfers, holds, and the transaction list."""
 
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -21,6 +21,11 @@ from .serializers import (
     BalanceSerializer,
     EntrySerializer,
     HistoryFilterSerializer,
+    HoldCaptureSerializer,
+    HoldCreateSerializer,
+    HoldFilterSerializer,
+    HoldSerializer,
+    HoldVoidSerializer,
     MovementSerializer,
     TransactionFilterSerializer,
     TransactionSerializer,
@@ -40,6 +45,20 @@ _MONEY_PROBLEMS = {
     409: problem("account_not_active, or idempotency_key_in_use"),
     422: problem("insufficient_funds, daily_limit_exceeded or idempotency_key_reused"),
 }
+
+
+def visible_account_ids(request) -> set[int]:
+    """The accounts whose money this request may see: the customer's, or an ATM session's card's
+    account only."""
+    accounts = accounts_of(request.user)
+    session = atm_session(request)
+    if session is not None:
+        accounts = accounts.filter(number=session.account_number)
+    return set(accounts.values_list("pk", flat=True))
+
+
+def render_hold(hold) -> dict:
+    return HoldSerializer(hold).data
 
 
 def _movement_schema(summary: str):
@@ -63,10 +82,11 @@ class AccountMoneyViewSet(viewsets.GenericViewSet):
     lookup_value_regex = ACCOUNT_NUMBER_REGEX
     # An ATM session (card + PIN) may use these actions, on its card's account only.
     permission_classes = [CustomerOrATMSession]
-    atm_actions = {"balance", "deposit", "withdraw", "transactions", "mini_statement"}
+    atm_actions = {"balance", "deposit", "withdraw", "holds", "transactions", "mini_statement"}
 
     def get_queryset(self):
-        return accounts_of(self.request.user)
+        # The available balance counts what pending holds reserve.
+        return selectors.with_held_amount(accounts_of(self.request.user))
 
     @extend_schema(summary="Balance", responses={200: BalanceSerializer})
     @action(detail=True, methods=["get"])
@@ -84,6 +104,27 @@ class AccountMoneyViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["post"], throttle_classes=MONEY_RATE_LIMITS)
     def withdraw(self, request, number=None):
         return self._move(services.withdraw, request, number)
+
+    @extend_schema(
+        summary="Hold cash for a withdrawal (two-phase: capture or void it afterwards)",
+        request=HoldCreateSerializer,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={201: HoldSerializer, **_MONEY_PROBLEMS},
+    )
+    @action(detail=True, methods=["post"], throttle_classes=MONEY_RATE_LIMITS)
+    def holds(self, request, number=None):
+        params = HoldCreateSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        return money_movement_response(
+            request,
+            lambda on_posted: services.create_hold(
+                account_number=number,
+                actor=request.user,
+                on_posted=on_posted,
+                **params.validated_data,
+            ),
+            render=render_hold,
+        )
 
     def _move(self, service, request, number):
         params = MovementSerializer(data=request.data)
@@ -163,11 +204,7 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
     @cached_property
     def visible_account_ids(self) -> set[int]:
-        accounts = accounts_of(self.request.user)
-        session = atm_session(self.request)
-        if session is not None:  # an ATM sees its card's account only
-            accounts = accounts.filter(number=session.account_number)
-        return set(accounts.values_list("pk", flat=True))
+        return visible_account_ids(self.request)
 
     def get_serializer_context(self):
         context = super().get_serializer_context()
@@ -182,4 +219,80 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             filters = params.validated_data
         return selectors.transactions_visible_to(
             account_ids=self.visible_account_ids, filters=filters
+        )
+
+
+_HOLD_PROBLEMS_409 = problem(
+    "hold_not_pending (captured, voided or expired), or idempotency_key_in_use"
+)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Your holds", parameters=[HoldFilterSerializer]),
+    retrieve=extend_schema(summary="One of your holds"),
+)
+class HoldViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = HoldSerializer
+    lookup_value_regex = UUID_REGEX
+    # An ATM session works on the holds of its card's account only (get_queryset narrows them:
+    # any other hold is a 404, like a missing one).
+    permission_classes = [CustomerOrATMSession]
+    atm_actions = {"list", "retrieve", "capture", "void"}
+    # A 404 for someone else's hold is audited as an access attempt (audit.access).
+    audited_lookups = {"pk": ("transactions.Hold", "pk")}
+
+    def get_queryset(self):
+        filters = {}
+        if self.action == "list":
+            params = HoldFilterSerializer(data=self.request.query_params)
+            params.is_valid(raise_exception=True)
+            filters = params.validated_data
+        return selectors.holds_visible_to(
+            account_ids=visible_account_ids(self.request), filters=filters
+        )
+
+    @extend_schema(
+        summary="Capture a hold: post its withdrawal (the whole hold, or less)",
+        request=HoldCaptureSerializer,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={
+            201: TransactionSerializer,
+            409: _HOLD_PROBLEMS_409,
+            422: problem("capture_exceeds_hold or idempotency_key_reused"),
+        },
+    )
+    @action(detail=True, methods=["post"], throttle_classes=MONEY_RATE_LIMITS)
+    def capture(self, request, pk=None):
+        params = HoldCaptureSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        hold = self.get_object()
+        return money_movement_response(
+            request,
+            lambda on_posted: services.capture_hold(
+                hold_id=hold.pk, actor=request.user, on_posted=on_posted, **params.validated_data
+            ),
+        )
+
+    @extend_schema(
+        summary="Void a hold: release its money, post nothing",
+        request=HoldVoidSerializer,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={
+            200: HoldSerializer,
+            409: _HOLD_PROBLEMS_409,
+            422: problem("idempotency_key_reused"),
+        },
+    )
+    @action(detail=True, methods=["post"], throttle_classes=MONEY_RATE_LIMITS)
+    def void(self, request, pk=None):
+        params = HoldVoidSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        hold = self.get_object()
+        return money_movement_response(
+            request,
+            lambda on_posted: services.void_hold(
+                hold_id=hold.pk, actor=request.user, on_posted=on_posted, **params.validated_data
+            ),
+            render=render_hold,
+            success_status=200,
         )
