@@ -43,6 +43,21 @@ class IsCustomer(BasePermission):
         return _is_authenticated(request) and atm_session(request) is None
 
 
+def _card_still_active(session: ATMSession) -> bool:
+    # A card blocked by staff after sign-in loses its session at once, not 2 minutes later.
+    return Card.objects.filter(pk=session.card_id, status=Card.Status.ACTIVE).exists()
+
+
+class IsATMSession(BasePermission):
+    """Signed in at an ATM (card + PIN): for the machine's own devices, such as its dispenser."""
+
+    message = "Only an ATM session can use this endpoint."
+
+    def has_permission(self, request, view) -> bool:
+        session = atm_session(request) if _is_authenticated(request) else None
+        return session is not None and _card_still_active(session)
+
+
 class CustomerOrATMSession(BasePermission):
     """A customer, or an ATM session acting on its own card's account through an allowed action."""
 
@@ -58,8 +73,7 @@ class CustomerOrATMSession(BasePermission):
             return False
         if not self._acts_on(request, view, session.account_number):
             return False
-        # A card blocked by staff after sign-in loses its session at once, not 2 minutes later.
-        return Card.objects.filter(pk=session.card_id, status=Card.Status.ACTIVE).exists()
+        return _card_still_active(session)
 
     @staticmethod
     def _acts_on(request, view, account_number: str) -> bool:
