@@ -283,6 +283,8 @@ SPECTACULAR_SETTINGS = {
         "AccountKindEnum": ["checking", "savings", "internal"],
         "OpenAccountKindEnum": ["checking", "savings"],
         "TransactionKindEnum": "transactions.models.Transaction.Kind",
+        "HoldStatusEnum": "transactions.models.Hold.Status",
+        "VoidReasonEnum": "transactions.models.Hold.VoidReason",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
