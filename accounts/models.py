@@ -79,8 +79,11 @@ class Account(models.Model):
 
     @property
     def available_balance(self) -> Decimal:
-        # No holds or overdrafts exist yet, so everything booked is available.
-        return self.balance
+        """The balance less what pending, unexpired holds reserve. `held_amount` is annotated
+        in the query that loads the account for display (transactions.selectors.with_held_amount:
+        holds belong to the ledger); an account loaded without it fails loudly here rather than
+        show money that is reserved as available."""
+        return self.balance - self.held_amount
 
 
 class Card(models.Model):

@@ -1,12 +1,18 @@
 """The web pages: the landing page at / and the web ATM, a static shell that only calls the
-public API."""
+public API, except to ask the machine's own (simulated) cash dispenser to pay out."""
 
 from django.conf import settings
 from django.templatetags.static import static
 from django.urls import get_script_prefix
 from django.views.generic import RedirectView, TemplateView
+from drf_spectacular.utils import extend_schema
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from atm_project import demo
+from atm_project.permissions import IsATMSession
+
+from . import dispenser
 
 
 class HomePageView(TemplateView):
@@ -38,3 +44,17 @@ class ATMPageView(TemplateView):
         context["idle_warning_seconds"] = settings.ATM_IDLE_WARNING_SECONDS
         context["session_max_seconds"] = settings.ATM_SESSION_MAX_SECONDS
         return context
+
+
+@extend_schema(exclude=True)  # the machine's device, not the bank's API
+class DispenseView(APIView):
+    """POST /atm/dispense/: the web ATM asks its dispenser to pay out the held cash. Answers
+    `{"dispensed": true}`, or `{"dispensed": false, "fault": "dispense_failed"}` when an operator
+    armed a fault; the page then captures the hold, or voids it with that reason."""
+
+    permission_classes = [IsATMSession]
+
+    def post(self, request):
+        if dispenser.dispense(actor=request.user):
+            return Response({"dispensed": True})
+        return Response({"dispensed": False, "fault": "dispense_failed"})

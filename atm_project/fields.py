@@ -159,3 +159,12 @@ class StrictRegexField(StringOnly, serializers.RegexField):
 
 class StrictEmailField(StringOnly, serializers.EmailField):
     pass
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A whole number in: a JSON integer and nothing else (not "300", 300.5, 300.0 or true)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)

@@ -48,6 +48,11 @@ class IsCustomer(BasePermission):
         return _is_authenticated(request) and atm_session(request) is None
 
 
+def _card_still_active(session: ATMSession) -> bool:
+    # A card blocked by staff after sign-in loses its session at once, not 2 minutes later.
+    return Card.objects.filter(pk=session.card_id, status=Card.Status.ACTIVE).exists()
+
+
 class CustomerOrATMSession(BasePermission):
     """A customer, or an ATM session acting on its own card's account through an allowed action."""
 
@@ -81,7 +86,8 @@ class CustomerOrATMSession(BasePermission):
 
 
 class IsATMSession(BasePermission):
-    """Signed in with an ATM session token whose card is still active; a customer's is refused."""
+    """Signed in with an ATM session token whose card is still active; a customer's is refused
+    (extending the session, the machine's own devices such as its dispenser)."""
 
     message = "Only an ATM session can use this endpoint."
 

@@ -58,6 +58,20 @@ class TransactionAlreadyReversed(DomainError):
     status, code, title = 409, "already_reversed", "Transaction already reversed"
 
 
+class HoldNotFound(DomainError):
+    status, code, title = 404, "not_found", "Not found"
+
+
+class HoldNotPending(DomainError):
+    """Capturing or voiding a hold that is already captured, voided or expired."""
+
+    status, code, title = 409, "hold_not_pending", "Hold not pending"
+
+
+class CaptureExceedsHold(DomainError):
+    status, code, title = 422, "capture_exceeds_hold", "Capture exceeds hold"
+
+
 class CardBlocked(DomainError):
     status, code, title = 423, "card_blocked", "Card blocked"
 

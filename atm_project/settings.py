@@ -338,6 +338,8 @@ SPECTACULAR_SETTINGS = {
         "AccountKindEnum": ["checking", "savings", "internal"],
         "OpenAccountKindEnum": ["checking", "savings"],
         "TransactionKindEnum": "transactions.models.Transaction.Kind",
+        "HoldStatusEnum": "transactions.models.Hold.Status",
+        "VoidReasonEnum": "transactions.models.Hold.VoidReason",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -352,6 +354,11 @@ DEFAULT_DAILY_WITHDRAWAL_LIMIT = Decimal(
 )
 BANK_TIME_ZONE = os.environ.get("BANK_TIME_ZONE", "UTC")
 SUPPORTED_CURRENCIES = env_list("SUPPORTED_CURRENCIES", "USD,EUR,GBP")
+# Holds (two-phase cash withdrawal): how long one lives when the request does not say, and the
+# range a request may ask for.
+HOLD_DEFAULT_SECONDS = int(os.environ.get("HOLD_DEFAULT_SECONDS", "300"))
+HOLD_MIN_SECONDS = 30
+HOLD_MAX_SECONDS = 86400
 
 # GET /metrics is open to loopback; elsewhere it needs "Authorization: Bearer $METRICS_TOKEN".
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")

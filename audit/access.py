@@ -1,4 +1,4 @@
-"""Attempts to reach another customer's account or transaction.
+"""Attempts to reach another customer's account, transaction or hold.
 
 The API answers them with 404, exactly like a missing object, so the caller learns nothing; the
 audit trail, though, records that the object exists and whose it is. `record_foreign_access` is
@@ -60,7 +60,9 @@ def record_foreign_access(request, view) -> None:
 
 def _named_objects(request, view):
     kwargs = getattr(view, "kwargs", None) or {}
-    for kwarg, (model_label, field) in _URL_LOOKUPS.items():
+    # A view whose URL names another kind of object (a hold's id) says so in `audited_lookups`.
+    lookups = {**_URL_LOOKUPS, **getattr(view, "audited_lookups", {})}
+    for kwarg, (model_label, field) in lookups.items():
         if kwargs.get(kwarg):
             yield model_label, field, kwargs[kwarg]
     data = getattr(request, "data", None)
@@ -87,4 +89,5 @@ def _owners_of(model_label: str, field: str, value) -> set | None:
 _OWNER_FIELDS = {
     "accounts.Account": ("owner_id",),
     "transactions.Transaction": ("account__owner_id", "counterparty__owner_id"),
+    "transactions.Hold": ("account__owner_id",),
 }

@@ -6,7 +6,8 @@ One run, on a fresh database `atm_bench` on the server DATABASE_URL points at:
    and 200 funded accounts through the API;
 2. pgbench tpcb-like (8 clients) on the scratch database `atm_bench_pgbench`: the yardstick;
 3. wrk (16 connections): transfers between random pairs, transfers all from one hot account,
-   balance reads;
+   balance reads; then the ATM path (bench/atm.py, BENCH_ATMS machines at once, 8 by default):
+   whole sessions of card sign-in + hold + capture, next to card sign-in + one-step withdrawal;
 4. pgbench again (the machine is shared: the two runs bracket the noise);
 5. history flatness: balance and first history page of an account with 10^3 entries against one
    with 10^6 (bulk-generated in SQL, ledger kept consistent);
@@ -33,6 +34,7 @@ from pathlib import Path
 
 import psycopg
 
+from bench import atm
 from bench.harness import (
     REPO,
     RESULTS,
@@ -60,6 +62,7 @@ PGBENCH_SCALE = int(os.environ.get("BENCH_PGBENCH_SCALE", str(PGBENCH_CLIENTS)))
 HISTORY_SMALL = int(os.environ.get("BENCH_HISTORY_SMALL", "1000"))
 HISTORY_BIG = int(os.environ.get("BENCH_HISTORY_BIG", "1000000"))
 PROBE_DURATION = int(os.environ.get("BENCH_PROBE_DURATION", "5"))
+ATMS = int(os.environ.get("BENCH_ATMS", "8"))
 LUA = REPO / "bench" / "wrk" / "ledger.lua"
 PASSWORD = "bench-pass-2468-ledger"
 
@@ -107,6 +110,10 @@ def run(server_url: str, wrk: str) -> dict:
             results["spread"] = load.run("spread")
             results["hot"] = load.run("hot")
             results["balance"] = load.run("balance")
+            # The last accounts: the hot one (the first) stays out of it.
+            results["atm"] = atm.compare(
+                server.port, token, numbers[-2 * ATMS :], atms=ATMS, duration=DURATION
+            )
             results["pgbench_after"] = pgbench(server_url)
             results["history"] = history_flatness(bench_url, server.port, token, user_id, wrk, tmp)
     ok, report = reconcile(bench_url)
@@ -302,7 +309,9 @@ def evaluate(results: dict) -> dict:
     spread = results["spread"]["per_s"]
     pg_tps = (results["pgbench_before"]["tps"] + results["pgbench_after"]["tps"]) / 2
     history = results["history"]
-    non2xx = sum(results[phase]["non2xx"] for phase in ("spread", "hot", "balance"))
+    non2xx = sum(results[phase]["non2xx"] for phase in ("spread", "hot", "balance")) + sum(
+        scenario["failed"] for scenario in results["atm"].values()
+    )
     checks = {
         "transfers_vs_pgbench": (spread / pg_tps, TARGETS["transfers_vs_pgbench"], ">="),
         "hot_vs_spread": (results["hot"]["per_s"] / spread, TARGETS["hot_vs_spread"], ">="),
@@ -360,6 +369,7 @@ def config() -> dict:
         "wrk_connections": CONNECTIONS,
         "wrk_threads": WRK_THREADS,
         "accounts": ACCOUNTS,
+        "atms": ATMS,
         "transfer_amount": "1.00",
         "idempotency_key_per_transfer": True,
         "pgbench": f"tpcb-like, {PGBENCH_CLIENTS} clients, scale {PGBENCH_SCALE}",
@@ -382,6 +392,9 @@ def print_table(results: dict) -> None:
         r = results[phase]
         rows.append((phase, f"{r['per_s']:.0f}", f"{r['p50_ms']:.1f}", f"{r['p99_ms']:.1f}",
                      str(r["non2xx"] + r["socket_errors"])))  # fmt: skip
+    for scenario, r in results["atm"].items():
+        rows.append((f"{scenario} (sessions)", f"{r['sessions_per_s']:.1f}", f"{r['p50_ms']:.1f}",
+                     f"{r['p99_ms']:.1f}", str(r["failed"])))  # fmt: skip
     for label in ("pgbench_before", "pgbench_after"):
         r = results[label]
         rows.append((f"{label} (tps)", f"{r['tps']:.0f}", f"{r['latency_avg_ms']:.1f}", "", ""))
@@ -392,6 +405,10 @@ def print_table(results: dict) -> None:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+    print()
+    for scenario, r in results["atm"].items():
+        steps = ", ".join(f"{name} {ms:.1f}" for name, ms in r["step_mean_ms"].items())
+        print(f"{scenario}: mean ms per step: {steps}")
     print()
     for name, check in results["targets"].items():
         if isinstance(check, dict):

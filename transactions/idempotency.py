@@ -1,4 +1,4 @@
-"""Idempotency keys for money-moving POSTs (docs/api.md "Idempotency").
+"""Idempotency keys for money-moving POSTs, holds included (docs/api.md "Idempotency").
 
 A key is claimed in its own short transaction before the movement starts, so a concurrent request
 with the same key sees it at once (409 idempotency_key_in_use) instead of queueing behind the
@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -29,8 +30,10 @@ from atm_project.problems import (
     InvalidRequest,
 )
 
-from .models import IdempotencyKey, Transaction
-from .services import OnPosted
+from .models import Hold, IdempotencyKey, Transaction
+
+# What a movement hands back: a posted transaction, or a hold (created or voided).
+Done = TypeVar("Done", Transaction, Hold)
 
 HEADER = "Idempotency-Key"
 _VALID_KEY = re.compile(r"[\x20-\x7e]{1,255}")
@@ -63,33 +66,35 @@ def run_idempotently(
     user,
     key: str | None,
     fingerprint: str,
-    move: Callable[[OnPosted], Transaction],
-    render: Callable[[Transaction], dict],
+    move: Callable[[Callable[[Done], None] | None], Done],
+    render: Callable[[Done], dict],
     render_error: Callable[[DomainError], dict],
+    success_status: int = 201,
 ) -> Outcome:
     """Run `move` at most once per (user, key) and answer every retry with the first answer.
 
-    `move(on_posted)` must call `on_posted` inside the movement's transaction; that is where the
-    answer is stored, so it commits exactly when the money does. The caller (the HTTP layer)
-    says how a posted transaction and a refusal are rendered; `render` runs under the movement's
-    row locks, so it must not query the database.
+    `move(on_posted)` must call `on_posted` with its result (a posted transaction, or a hold)
+    inside the movement's transaction; that is where the answer is stored, so it commits exactly
+    when the money does. The caller (the HTTP layer) says how a result and a refusal are
+    rendered; `render` runs under the movement's row locks, so it must not query the database.
     """
     if key is None:
-        return Outcome(201, render(move(None)))
+        return Outcome(success_status, render(move(None)))
     claim = _claim(user=user, key=validate_key(key), fingerprint=fingerprint)
     if claim.status == IdempotencyKey.Status.COMPLETED:
         return Outcome(claim.response_status, claim.response_body, replayed=True)
     answer: dict = {}
 
-    def store_answer(posted: Transaction) -> None:
-        answer["body"] = render(posted)
-        if not _complete(claim, status=201, body=answer["body"], posted=posted):
+    def store_answer(done: Done) -> None:
+        answer["body"] = render(done)
+        posted = done if isinstance(done, Transaction) else None
+        if not _complete(claim, status=success_status, body=answer["body"], posted=posted):
             # Raised inside the movement's transaction: the money does not move twice.
             raise IdempotencyKeyInUse("This Idempotency-Key was taken over by a retry.")
 
     try:
         move(store_answer)
-        return Outcome(201, answer["body"])
+        return Outcome(success_status, answer["body"])
     except DomainError as error:
         if error.status in _NOT_KEPT_STATUSES:
             _release(claim)

@@ -67,6 +67,99 @@ class AppendOnlyModel(models.Model):
         _refuse(self._meta.verbose_name_plural.capitalize())
 
 
+class Hold(models.Model):
+    """Money reserved on an account for a cash withdrawal not yet paid out (two-phase withdrawal).
+
+    A pending hold counts against the available balance and the daily limit until it is captured
+    (one withdrawal posted, linked by `Transaction.hold`), voided, or `expires_at` passes. Expiry
+    is decided by `expires_at` at the moment of every check; status `expired` is only the
+    record that `manage.py expire_holds` writes afterwards. Changed only by transactions.services.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        CAPTURED = "captured", "Captured"
+        VOIDED = "voided", "Voided"
+        EXPIRED = "expired", "Expired"
+
+    class VoidReason(models.TextChoices):
+        CUSTOMER_CANCELLED = "customer_cancelled", "Customer cancelled"
+        DISPENSE_FAILED = "dispense_failed", "Dispense failed"
+        TIMEOUT = "timeout", "Timeout"
+        OTHER = "other", "Other"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="holds")
+    amount = models.DecimalField(max_digits=18, decimal_places=2)
+    captured_amount = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    description = models.CharField(max_length=255, blank=True, default="")
+    void_reason = models.CharField(
+        max_length=20, choices=VoidReason.choices, blank=True, default=""
+    )
+    initiated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    # When it was captured or voided, or when its expiry was recorded.
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["account", "-created_at"], name="hold_account_created"),
+            # What the available balance and the daily limit sum: only pending holds are in it,
+            # so its size is the pending holds of the bank, never the history.
+            models.Index(
+                fields=["account", "expires_at"],
+                condition=Q(status="pending"),
+                name="hold_pending_by_account",
+            ),
+            # What expire_holds looks for.
+            models.Index(
+                fields=["expires_at"], condition=Q(status="pending"), name="hold_pending_expiry"
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="hold_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "captured", "voided", "expired"]),
+                name="hold_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="captured", captured_amount__gt=0)
+                | (~Q(status="captured") & Q(captured_amount__isnull=True)),
+                name="hold_captured_amount_iff_captured",
+            ),
+            models.CheckConstraint(
+                condition=Q(captured_amount__isnull=True)
+                | Q(captured_amount__lte=models.F("amount")),
+                name="hold_capture_within_amount",
+            ),
+            models.CheckConstraint(
+                condition=(Q(status="voided") & ~Q(void_reason=""))
+                | (~Q(status="voided") & Q(void_reason="")),
+                name="hold_void_reason_iff_voided",
+            ),
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=models.F("created_at")),
+                name="hold_expires_after_creation",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Hold {self.amount} {self.currency} ({self.id})"
+
+    def status_at(self, moment) -> str:
+        """The hold's status as of `moment`: a pending hold past `expires_at` has expired, whether
+        or not `expire_holds` has recorded it yet."""
+        if self.status == self.Status.PENDING and self.expires_at <= moment:
+            return self.Status.EXPIRED
+        return self.status
+
+
 class Transaction(AppendOnlyModel):
     """One movement of money: a set of entries (legs) that sum to zero."""
 
@@ -99,6 +192,10 @@ class Transaction(AppendOnlyModel):
     initiated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
+    # The hold a withdrawal captured. One-to-one: the database refuses a second capture.
+    hold = models.OneToOneField(
+        Hold, on_delete=models.PROTECT, related_name="withdrawal", null=True, blank=True
+    )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     objects = TransactionQuerySet.as_manager()
@@ -115,6 +212,10 @@ class Transaction(AppendOnlyModel):
                 condition=Q(kind="reversal", reverses__isnull=False)
                 | (~Q(kind="reversal") & Q(reverses__isnull=True)),
                 name="transaction_reversal_has_original",
+            ),
+            models.CheckConstraint(
+                condition=Q(hold__isnull=True) | Q(kind="withdrawal"),
+                name="transaction_hold_only_on_withdrawal",
             ),
         ]
 

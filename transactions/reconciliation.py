@@ -10,7 +10,7 @@ from django.db.models.functions import Cast, Coalesce, Round
 from accounts.models import Account
 from audit.models import AuditEvent
 
-from .models import Entry, Transaction
+from .models import Entry, Hold, Transaction
 
 ZERO_CENTS = Value(0, output_field=BigIntegerField())
 CENT = Decimal("0.01")
@@ -188,6 +188,55 @@ def audit_events_without_transactions() -> list[Finding]:
     ]
 
 
+def broken_hold_links() -> list[Finding]:
+    """Each captured hold has exactly one withdrawal, of its captured amount, on its account;
+    nothing else names a hold; nothing captures more than was held."""
+    findings = []
+    withdrawals_per_hold = (
+        Transaction.objects.filter(hold__isnull=False)
+        .order_by()
+        .values("hold")
+        .annotate(count=Count("pk"))
+        .filter(count__gt=1)
+    )
+    findings += [
+        Finding("hold", f"hold {row['hold']}", f"named by {row['count']} withdrawals")
+        for row in withdrawals_per_hold
+    ]
+    captured_without_withdrawal = Hold.objects.filter(
+        status=Hold.Status.CAPTURED, withdrawal__isnull=True
+    )
+    findings += [
+        Finding("hold", f"hold {hold.id}", "captured but no withdrawal names it")
+        for hold in captured_without_withdrawal.order_by("created_at")
+    ]
+    over_captured = Hold.objects.filter(captured_amount__gt=F("amount"))
+    findings += [
+        Finding("hold", f"hold {hold.id}", f"captured {hold.captured_amount} of {hold.amount}")
+        for hold in over_captured.order_by("created_at")
+    ]
+    mismatched = (
+        Transaction.objects.filter(hold__isnull=False)
+        .exclude(
+            kind=Transaction.Kind.WITHDRAWAL,
+            hold__status=Hold.Status.CAPTURED,
+            account=F("hold__account"),
+            amount=F("hold__captured_amount"),
+        )
+        .order_by("created_at")
+    )
+    findings += [
+        Finding(
+            "hold",
+            f"transaction {txn.id}",
+            f"names hold {txn.hold_id} but is not its capture (a withdrawal of the captured "
+            "amount from the hold's account)",
+        )
+        for txn in mismatched
+    ]
+    return findings
+
+
 def _legs(txn: Transaction) -> dict[int, Decimal]:
     legs: dict[int, Decimal] = {}
     for entry in txn.entries.all():
@@ -222,5 +271,8 @@ CHECKS = [
         "audit",
         "every transaction has its audit event, and every money event its transaction",
         lambda: transactions_without_audit_events() + audit_events_without_transactions(),
+        "hold",
+        "each captured hold has its one withdrawal of the captured amount; captured <= held",
+        broken_hold_links,
     ),
 ]

@@ -6,12 +6,21 @@ accounts involved (in primary-key order, through `accounts.services.lock_account
 rules that depend on their state under the lock, then post a transaction whose entries sum to
 zero. `on_posted` runs inside that same transaction, so what a caller records about the movement
 (the idempotent answer) commits or rolls back with it.
+
+Holds (two-phase cash withdrawal) live here too: `create_hold` runs a withdrawal's checks under
+the account's lock and reserves the money instead of posting it; `capture_hold` posts the one
+withdrawal through `_post`; `void_hold` releases it. Funds and the daily limit count the pending,
+unexpired holds (`selectors.held_amount`), so every check sees what is reserved. Expiry is read
+from `expires_at` at the moment of the check, taken after the locks: no job has to run for an
+expired hold's money to be available again. Lock order, everywhere: a hold's row (capture, void,
+expire_holds), then accounts in primary-key order, then the audit chain's head. No path takes an
+account and then a hold, so the two cannot deadlock.
 """
 
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -27,8 +36,11 @@ from atm_project.money import require_valid_amount
 from atm_project.problems import (
     AccountNotActive,
     AccountNotFound,
+    CaptureExceedsHold,
     CurrencyMismatch,
     DailyLimitExceeded,
+    HoldNotFound,
+    HoldNotPending,
     InsufficientFunds,
     InvalidRequest,
     SameAccountTransfer,
@@ -36,7 +48,8 @@ from atm_project.problems import (
 )
 from audit.services import record_event
 
-from .models import Entry, Transaction
+from .models import Entry, Hold, Transaction
+from .selectors import held_amount
 
 
 @dataclass(frozen=True)
@@ -46,6 +59,8 @@ class Leg:
 
 
 OnPosted = Callable[["Transaction"], None] | None
+# Called with the hold inside the transaction that creates or voids it (the idempotent answer).
+OnHeld = Callable[["Hold"], None] | None
 
 
 @count_money_movement("deposit")
@@ -87,8 +102,9 @@ def withdraw(
         accounts = lock_accounts(numbers=[account_number], with_cash_account=True)
         account = _customer_account(accounts, account_number, actor)
         _require_active(account)
-        _require_funds(account, amount)
-        _require_within_daily_limit(account, amount, since=day_started)
+        held = held_amount(account, at=timezone.now())
+        _require_funds(account, amount, held=held)
+        _require_within_daily_limit(account, amount, since=day_started, held=held)
         cash = _cash_account(accounts, account.currency)
         return _post(
             kind=Transaction.Kind.WITHDRAWAL,
@@ -125,7 +141,7 @@ def transfer(
                 f"Account {source.number} is in {source.currency}, "
                 f"account {target.number} in {target.currency}."
             )
-        _require_funds(source, amount)
+        _require_funds(source, amount, held=held_amount(source, at=timezone.now()))
         return _post(
             kind=Transaction.Kind.TRANSFER,
             legs=[Leg(source, -amount), Leg(target, amount)],
@@ -156,11 +172,13 @@ def reverse(*, transaction_id, actor, reason: str) -> Transaction:
         original_legs = list(original.entries.values_list("account__number", "amount"))
         accounts = lock_accounts(numbers=[number for number, _ in original_legs])
         legs = [Leg(accounts[number], -amount) for number, amount in original_legs]
+        now = timezone.now()
         for leg in legs:
             if leg.account.status == Account.Status.CLOSED:
                 raise AccountNotActive(f"Account {leg.account.number} is closed.")
             if leg.amount < 0 and not leg.account.is_internal:
-                _require_funds(leg.account, -leg.amount)
+                # Money reserved by a hold is promised to the cash already dispensed against it.
+                _require_funds(leg.account, -leg.amount, held=held_amount(leg.account, at=now))
         reversal = _post(
             kind=Transaction.Kind.REVERSAL,
             legs=legs,
@@ -179,6 +197,177 @@ def reverse(*, transaction_id, actor, reason: str) -> Transaction:
         Transaction.objects.mark_reversed(original.pk)
         original.status = Transaction.Status.REVERSED
         return reversal
+
+
+def create_hold(
+    *,
+    account_number: str,
+    amount: Decimal,
+    actor,
+    description: str = "",
+    expires_in: int | None = None,
+    on_posted: OnHeld = None,
+) -> Hold:
+    """Reserve money for a cash withdrawal: exactly a withdrawal's checks, under the account's
+    row lock, counting the pending holds; nothing is posted until the hold is captured."""
+    amount = require_valid_amount(amount)
+    lifetime = require_hold_lifetime(expires_in)
+    day_started = start_of_bank_day()
+    with transaction.atomic(durable=True):
+        accounts = lock_accounts(numbers=[account_number])
+        account = _customer_account(accounts, account_number, actor)
+        now = timezone.now()
+        _require_active(account)
+        held = held_amount(account, at=now)
+        _require_funds(account, amount, held=held)
+        _require_within_daily_limit(account, amount, since=day_started, held=held)
+        hold = Hold.objects.create(
+            account=account,
+            amount=amount,
+            currency=account.currency,
+            description=description,
+            initiated_by=actor,
+            created_at=now,
+            expires_at=now + timedelta(seconds=lifetime),
+        )
+        _answer(on_posted, hold)
+        _record_hold_event("hold.created", hold, actor, expires_at=hold.expires_at)
+        return hold
+
+
+def capture_hold(
+    *, hold_id, actor, amount: Decimal | None = None, on_posted: OnPosted = None
+) -> Transaction:
+    """Post the withdrawal of a pending hold, once: the whole hold, or less (the rest is
+    released). The funds were reserved, so it needs no funds or daily-limit check; a hold
+    authorised before its account was frozen can still be captured (its cash was paid out)."""
+    if amount is not None:
+        amount = require_valid_amount(amount)
+    with transaction.atomic(durable=True):
+        hold = _locked_hold(hold_id, actor)
+        accounts = lock_accounts(numbers=[hold.account.number], with_cash_account=True)
+        account = hold.account = accounts[hold.account.number]
+        now = timezone.now()
+        _require_pending(hold, now)
+        amount = hold.amount if amount is None else amount
+        if amount > hold.amount:
+            raise CaptureExceedsHold(f"Capture of {amount} is more than the hold's {hold.amount}.")
+        hold.status = Hold.Status.CAPTURED
+        hold.captured_amount = amount
+        hold.closed_at = now
+        hold.save(update_fields=["status", "captured_amount", "closed_at"])
+        withdrawal = _post(
+            kind=Transaction.Kind.WITHDRAWAL,
+            legs=[Leg(account, -amount), Leg(_cash_account(accounts, account.currency), amount)],
+            description=hold.description,
+            actor=actor,
+            on_posted=on_posted,
+            hold=hold,
+        )
+        _record_hold_event(
+            "hold.captured",
+            hold,
+            actor,
+            captured_amount=amount,
+            released=hold.amount - amount,
+            transaction=withdrawal.pk,
+        )
+        return withdrawal
+
+
+def void_hold(*, hold_id, actor, reason: str = Hold.VoidReason.OTHER, on_posted: OnHeld = None):
+    """Release a pending hold without posting anything (the cash was not paid out)."""
+    if reason not in Hold.VoidReason.values:
+        raise InvalidRequest("reason", f"One of: {', '.join(Hold.VoidReason.values)}.")
+    with transaction.atomic(durable=True):
+        # Voiding only gives money back, so it needs the hold's lock (against a racing capture),
+        # not the account's.
+        hold = _locked_hold(hold_id, actor)
+        now = timezone.now()
+        _require_pending(hold, now)
+        hold.status = Hold.Status.VOIDED
+        hold.void_reason = reason
+        hold.closed_at = now
+        hold.save(update_fields=["status", "void_reason", "closed_at"])
+        _answer(on_posted, hold)
+        _record_hold_event("hold.voided", hold, actor, reason=reason)
+        return hold
+
+
+def expire_holds(*, now: datetime | None = None, batch_size: int = 500) -> int:
+    """Record as expired every pending hold whose `expires_at` has passed; returns how many.
+
+    Only a record, for reports and the audit trail: the money of such a hold was available
+    again from `expires_at` on. Holds a capture or void is working on are skipped (their row is
+    locked) and picked up by the next run if still pending."""
+    now = now or timezone.now()
+    recorded = 0
+    while True:
+        with transaction.atomic():
+            due = list(
+                Hold.objects.select_for_update(of=("self",), skip_locked=True)
+                .select_related("account")
+                .filter(status=Hold.Status.PENDING, expires_at__lte=now)
+                .order_by("expires_at", "pk")[:batch_size]
+            )
+            for hold in due:
+                hold.status = Hold.Status.EXPIRED
+                hold.closed_at = now
+                hold.save(update_fields=["status", "closed_at"])
+                _record_hold_event("hold.expired", hold, None, expires_at=hold.expires_at)
+        recorded += len(due)
+        if len(due) < batch_size:
+            return recorded
+
+
+def require_hold_lifetime(expires_in: int | None) -> int:
+    """Seconds a new hold lives: the default, or what the request asked for within the range."""
+    if expires_in is None:
+        return settings.HOLD_DEFAULT_SECONDS
+    low, high = settings.HOLD_MIN_SECONDS, settings.HOLD_MAX_SECONDS
+    whole_seconds = isinstance(expires_in, int) and not isinstance(expires_in, bool)
+    if not whole_seconds or not low <= expires_in <= high:
+        raise InvalidRequest("expires_in", f"Seconds, from {low} to {high}.")
+    return expires_in
+
+
+def _locked_hold(hold_id, actor) -> Hold:
+    """The hold, locked; someone else's is answered exactly like a missing one."""
+    hold = (
+        Hold.objects.select_for_update(of=("self",))
+        .select_related("account")
+        .filter(pk=_as_uuid(hold_id))
+        .first()
+    )
+    if hold is None or hold.account.owner_id != actor.pk:
+        raise HoldNotFound("No such hold.")
+    return hold
+
+
+def _require_pending(hold: Hold, now: datetime) -> None:
+    status = hold.status_at(now)
+    if status != Hold.Status.PENDING:
+        raise HoldNotPending(f"Hold {hold.id} is {status}.")
+
+
+def _answer(on_posted: OnHeld, hold: Hold) -> None:
+    if on_posted is not None:
+        on_posted(hold)
+
+
+def _record_hold_event(action: str, hold: Hold, actor, **data) -> None:
+    # Last in the transaction, like every audit record (the chain's head is locked till commit).
+    record_event(
+        action=action,
+        actor=actor,
+        target=hold,
+        data={
+            "account": hold.account.number,
+            "amount": hold.amount,
+            "currency": hold.currency,
+            **data,
+        },
+    )
 
 
 def _as_uuid(transaction_id) -> uuid.UUID | None:
@@ -256,17 +445,28 @@ def _require_active(account: Account) -> None:
         raise AccountNotActive(f"Account {account.number} is {account.status}.")
 
 
-def _require_funds(account: Account, amount: Decimal) -> None:
-    if account.balance - amount < 0:
-        raise InsufficientFunds(f"Balance {account.balance} is less than {amount}.")
+def _require_funds(account: Account, amount: Decimal, *, held: Decimal) -> None:
+    """Available balance (balance less pending holds) must cover the amount."""
+    if account.balance - held - amount >= 0:
+        return
+    if held:
+        raise InsufficientFunds(
+            f"Available balance {account.balance - held} (balance {account.balance}, "
+            f"{held} held) is less than {amount}."
+        )
+    raise InsufficientFunds(f"Balance {account.balance} is less than {amount}.")
 
 
-def _require_within_daily_limit(account: Account, amount: Decimal, *, since: datetime) -> None:
+def _require_within_daily_limit(
+    account: Account, amount: Decimal, *, since: datetime, held: Decimal
+) -> None:
+    """Withdrawn today + pending holds (each will be a withdrawal once captured) + this one."""
     already = withdrawn_today(account, since=since)
-    if already + amount > account.daily_withdrawal_limit:
+    if already + held + amount > account.daily_withdrawal_limit:
+        pending = f" and {held} held" if held else ""
         raise DailyLimitExceeded(
-            f"Withdrawn today {already}; with {amount} that exceeds the daily limit of "
-            f"{account.daily_withdrawal_limit}."
+            f"Withdrawn today {already}{pending}; with {amount} that exceeds the daily limit "
+            f"of {account.daily_withdrawal_limit}."
         )
 
 
@@ -281,6 +481,7 @@ def _post(
     counterparty: Account | None = None,
     on_posted: OnPosted = None,
     reason: str = "",
+    hold: Hold | None = None,
 ) -> Transaction:
     """Write a transaction and its entries and move the balances. Callers hold the locks.
 
@@ -302,6 +503,7 @@ def _post(
         account=account,
         counterparty=counterparty,
         reverses=reverses,
+        hold=hold,
         initiated_by=actor,
         created_at=now,
     )
@@ -335,6 +537,7 @@ def _post(
             "account": account.number,
             "counterparty": counterparty.number if counterparty else "",
             "reverses": reverses.pk if reverses else None,
+            **({"hold": hold.pk} if hold else {}),
             "description": description,
             **({"reason": reason} if reason else {}),
         },

@@ -1,13 +1,7 @@
 from django.urls import re_path
 
-from atm_project.routers import OptionalSlashRouter
-
 from ..numbers import ACCOUNT_NUMBER_REGEX
 from .cards import CardIssueView, CardSessionExtendView, CardSignInView
-from .views import AccountViewSet
-
-router = OptionalSlashRouter()
-router.register("accounts", AccountViewSet, basename="account")
 
 urlpatterns = [
     re_path(
@@ -18,5 +12,4 @@ urlpatterns = [
     # Card sign-in lives with the cards it checks; its path sits beside the other auth routes.
     re_path(r"^auth/card/?$", CardSignInView.as_view(), name="card-sign-in"),
     re_path(r"^auth/card/extend/?$", CardSessionExtendView.as_view(), name="card-extend"),
-    *router.urls,
 ]

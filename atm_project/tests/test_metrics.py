@@ -66,7 +66,7 @@ def test_database_errors_are_counted(auth_client):
     before = value("atm_database_errors_total", error="OperationalError")
 
     with mock.patch(
-        "accounts.api.views.AccountViewSet.get_queryset",
+        "transactions.api.views.AccountViewSet.get_queryset",
         side_effect=OperationalError("connection refused"),
     ):
         response = auth_client.get("/api/v1/accounts/")
@@ -81,7 +81,7 @@ def test_cache_errors_are_counted(user):
 
     # As the rate limiter's cache call would raise it with Redis down.
     with mock.patch(
-        "accounts.api.views.AccountViewSet.get_queryset",
+        "transactions.api.views.AccountViewSet.get_queryset",
         side_effect=RedisConnectionError("cache is down"),
     ):
         client = APIClient()

@@ -12,7 +12,7 @@ from audit.models import AuditEvent
 from audit.services import record_event
 from backoffice.models import ApprovalRequest
 from transactions import services as ledger
-from transactions.models import Entry, IdempotencyKey, Transaction
+from transactions.models import Entry, Hold, IdempotencyKey, Transaction
 from users.models import User
 from users.tests.factories import UserFactory
 
@@ -22,8 +22,8 @@ ROWS = 100
 # A change list or change page costs the same few queries however many rows it shows.
 MAX_PAGE_QUERIES = 12
 CARD_PIN = "2580"
-MODELS = (User, Account, Card, Transaction, Entry, AuditEvent)
-READ_ONLY_MODELS = (Transaction, Entry, AuditEvent)
+MODELS = (User, Account, Card, Transaction, Entry, AuditEvent, Hold)
+READ_ONLY_MODELS = (Transaction, Entry, AuditEvent, Hold)
 
 
 def _url(model, view: str, *args) -> str:
@@ -32,10 +32,14 @@ def _url(model, view: str, *args) -> str:
 
 
 def _open_bank(account_factory, customers: int) -> list[Account]:
-    """Customers, each with a funded account and a card; one transfer; a busy audit trail."""
+    """Customers, each with a funded account, a card and a hold; one transfer; a busy audit
+    trail."""
     accounts = [account_factory(balance="100.00") for _ in range(customers)]
     for account in accounts:
         cards.issue_card(account_number=account.number, owner=account.owner, pin=CARD_PIN)
+        ledger.create_hold(
+            account_number=account.number, amount=Decimal("5.00"), actor=account.owner
+        )
         record_event(action="test.filler", actor=account.owner)
     ledger.transfer(
         from_account=accounts[0].number,

@@ -7,8 +7,8 @@ from django.db import close_old_connections, connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIRequestFactory, force_authenticate
 
-from accounts.api.views import AccountViewSet
 from audit.models import AuditEvent
+from transactions.api.views import AccountViewSet
 
 pytestmark = pytest.mark.django_db
 

@@ -6,12 +6,14 @@ import uuid
 
 from django.contrib import admin
 from django.db.models import Q
+from django.utils import timezone
 
 from atm_project.csv_export import EXPORT_CHUNK, csv_download
 from audit.admin_mixins import ReadOnlyAdmin
 from audit.services import record_event
 from audit.staff_actions import staff_action
-from transactions.models import Entry, Transaction
+from transactions.models import Entry, Hold, Transaction
+from transactions.selectors import status_as_of
 
 from .. import approvals
 from .accounts import FourEyesMixin
@@ -220,3 +222,71 @@ def _id_prefix(prefix: str, field: str) -> Q:
     low = uuid.UUID(digits.ljust(32, "0"))
     high = uuid.UUID(digits.ljust(32, "f"))
     return Q(**{f"{field}__gte": low, f"{field}__lte": high})
+
+
+class HoldStatusNowFilter(admin.SimpleListFilter):
+    """Status as of now: a pending hold past `expires_at` has expired, recorded or not."""
+
+    title = "status (now)"
+    parameter_name = "status_now"
+
+    def lookups(self, request, model_admin):
+        return Hold.Status.choices
+
+    def queryset(self, request, queryset):
+        if self.value() in Hold.Status.values:
+            return queryset.filter(status_as_of(self.value(), timezone.now()))
+        return queryset
+
+
+@admin.register(Hold)
+class HoldAdmin(ReadOnlyAdmin):
+    """Holds are changed only by the services (capture, void, expiry): read-only here."""
+
+    list_display = (
+        "id",
+        "account_number",
+        "amount",
+        "captured_amount",
+        "currency",
+        "status_now",
+        "void_reason",
+        "created_at",
+        "expires_at",
+    )
+    list_select_related = ("account",)
+    list_filter = (HoldStatusNowFilter, "void_reason", "currency", "created_at", "expires_at")
+    date_hierarchy = "created_at"
+    search_fields = ("=account__number",)
+    search_help_text = "Hold id or its withdrawal's id (or their start), or account number."
+    fields = (
+        "id",
+        "account",
+        "amount",
+        "captured_amount",
+        "currency",
+        "status",
+        "void_reason",
+        "description",
+        "initiated_by",
+        "created_at",
+        "expires_at",
+        "closed_at",
+        "withdrawal",
+    )
+    readonly_fields = fields
+    show_full_result_count = False
+
+    @admin.display(description="account", ordering="account__number")
+    def account_number(self, obj):
+        return obj.account.number
+
+    @admin.display(description="status")
+    def status_now(self, obj):
+        return obj.status_at(timezone.now())
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip().lower()
+        if not _PARTIAL_ID.match(term) or term.isdigit() or len(term.replace("-", "")) > 32:
+            return super().get_search_results(request, queryset, search_term)
+        return queryset.filter(_id_prefix(term, "pk") | _id_prefix(term, "withdrawal__id")), False

@@ -10,7 +10,6 @@ secret reaches a log line or the audit trail.
 
 import json
 import logging
-from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -19,7 +18,7 @@ from django.urls import get_resolver
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts.models import Account, Card
+from accounts.models import Account
 from accounts.tests.factories import issue_test_card
 from atm_project.testing.clients import atm_session, token_client
 from atm_project.testing.ledger import ledger_snapshot

@@ -20,7 +20,15 @@ def posted_answer(posted: Transaction) -> dict:
     return TransactionSerializer(posted, context=context).data
 
 
-def money_movement_response(request, move: Callable[[OnPosted], Transaction]) -> Response:
+def money_movement_response(
+    request,
+    move: Callable[[OnPosted], Transaction],
+    *,
+    render: Callable = posted_answer,
+    success_status: int = 201,
+) -> Response:
+    """Run a movement (or a hold's creation, capture or void) under the request's
+    Idempotency-Key and answer with `render` of its result, or the problem it raised."""
     # Computed before the movement starts, so nothing of it is done under the row locks.
     key = request.headers.get(HEADER)
     fingerprint = request_fingerprint(method=request.method, path=request.path, data=request.data)
@@ -30,8 +38,9 @@ def money_movement_response(request, move: Callable[[OnPosted], Transaction]) ->
         key=key,
         fingerprint=fingerprint,
         move=move,
-        render=posted_answer,
+        render=render,
         render_error=lambda error: domain_error_response(error).data,
+        success_status=success_status,
     )
     content_type = PROBLEM_CONTENT_TYPE if outcome.status >= 400 else None
     response = Response(outcome.body, status=outcome.status, content_type=content_type)

@@ -1,10 +1,19 @@
+from django.conf import settings
+from django.utils import timezone
 from rest_framework import serializers
 
+from accounts.models import Account
 from accounts.numbers import ACCOUNT_NUMBER_REGEX
-from atm_project.fields import AmountField, MoneyField, StrictCharField, StrictRegexField
+from atm_project.fields import (
+    AmountField,
+    MoneyField,
+    StrictCharField,
+    StrictIntegerField,
+    StrictRegexField,
+)
 from atm_project.serializers import RefuseUnknownFields
 
-from ..models import Entry, Transaction
+from ..models import Entry, Hold, Transaction
 
 
 def account_number_field(**kwargs) -> serializers.RegexField:
@@ -49,6 +58,9 @@ class TransactionSerializer(serializers.ModelSerializer):
     from_account = serializers.CharField(required=False, help_text="Transfers.")
     to_account = serializers.CharField(required=False, help_text="Transfers.")
     balance_after = MoneyField(allow_null=True)
+    hold_id = serializers.UUIDField(
+        required=False, help_text="A withdrawal that captured a hold: that hold."
+    )
 
     class Meta:
         model = Transaction
@@ -64,6 +76,7 @@ class TransactionSerializer(serializers.ModelSerializer):
             "from_account",
             "to_account",
             "balance_after",
+            "hold_id",
         ]
         read_only_fields = fields
 
@@ -88,6 +101,8 @@ class TransactionSerializer(serializers.ModelSerializer):
             if balance_after is None
             else self.fields["balance_after"].to_representation(balance_after)
         )
+        if instance.hold_id is not None:
+            data["hold_id"] = str(instance.hold_id)
         return data
 
     def _visible_balance_after(self, instance: Transaction):
@@ -156,3 +171,115 @@ class BalanceSerializer(serializers.Serializer):
     available_balance = MoneyField()
     currency = serializers.CharField()
     as_of = serializers.DateTimeField()
+
+
+class HoldCreateSerializer(MovementSerializer):
+    """Body of a hold's creation."""
+
+    expires_in = StrictIntegerField(
+        required=False,
+        min_value=settings.HOLD_MIN_SECONDS,
+        max_value=settings.HOLD_MAX_SECONDS,
+        help_text="Seconds the hold lives unless captured or voided; default HOLD_DEFAULT_SECONDS "
+        f"({settings.HOLD_DEFAULT_SECONDS}).",
+    )
+
+
+class HoldCaptureSerializer(RefuseUnknownFields, serializers.Serializer):
+    amount = AmountField(required=False, help_text="Default: the whole hold.")
+
+
+class HoldVoidSerializer(RefuseUnknownFields, serializers.Serializer):
+    reason = serializers.ChoiceField(choices=Hold.VoidReason.choices, default=Hold.VoidReason.OTHER)
+
+
+class HoldFilterSerializer(serializers.Serializer):
+    account = account_number_field(required=False)
+    status = serializers.ChoiceField(choices=Hold.Status.choices, required=False)
+
+    def to_internal_value(self, data):
+        # As for the history's filters: a filter sent empty is refused, not ignored.
+        blank = {name: ["May not be blank."] for name in self.fields if data.get(name) == ""}
+        if blank:
+            raise serializers.ValidationError(blank)
+        return super().to_internal_value(data)
+
+
+class HoldSerializer(serializers.ModelSerializer):
+    """A hold. `status` is as of now: a pending hold past `expires_at` shows as expired whether
+    or not its expiry has been recorded yet."""
+
+    account_number = serializers.CharField(source="account.number")
+    amount = MoneyField()
+    captured_amount = MoneyField(allow_null=True)
+    status = serializers.ChoiceField(choices=Hold.Status.choices)
+    void_reason = serializers.ChoiceField(choices=Hold.VoidReason.choices, allow_null=True)
+    transaction_id = serializers.UUIDField(
+        allow_null=True, help_text="The withdrawal that captured the hold."
+    )
+
+    class Meta:
+        model = Hold
+        fields = [
+            "id",
+            "account_number",
+            "amount",
+            "captured_amount",
+            "currency",
+            "status",
+            "description",
+            "void_reason",
+            "created_at",
+            "expires_at",
+            "transaction_id",
+        ]
+        read_only_fields = fields
+
+    def to_representation(self, instance: Hold) -> dict:
+        captured = instance.status == Hold.Status.CAPTURED
+        field = self.fields
+        return {
+            "id": str(instance.id),
+            "account_number": instance.account.number,
+            "amount": field["amount"].to_representation(instance.amount),
+            "captured_amount": (
+                field["captured_amount"].to_representation(instance.captured_amount)
+                if captured
+                else None
+            ),
+            "currency": instance.currency,
+            "status": instance.status_at(timezone.now()),
+            "description": instance.description,
+            "void_reason": instance.void_reason or None,
+            "created_at": field["created_at"].to_representation(instance.created_at),
+            "expires_at": field["expires_at"].to_representation(instance.expires_at),
+            # Only a captured hold has a withdrawal: the others are answered without a query.
+            "transaction_id": str(instance.withdrawal.pk) if captured else None,
+        }
+
+
+class AccountSerializer(serializers.ModelSerializer):
+    balance = MoneyField()
+    available_balance = MoneyField()
+    daily_withdrawal_limit = MoneyField()
+
+    class Meta:
+        model = Account
+        fields = [
+            "number",
+            "kind",
+            "currency",
+            "balance",
+            "available_balance",
+            "status",
+            "daily_withdrawal_limit",
+            "opened_at",
+        ]
+        read_only_fields = fields
+
+
+class AccountOpenSerializer(RefuseUnknownFields, serializers.Serializer):
+    kind = serializers.ChoiceField(
+        choices=[Account.Kind.CHECKING, Account.Kind.SAVINGS], default=Account.Kind.CHECKING
+    )
+    currency = serializers.ChoiceField(choices=settings.SUPPORTED_CURRENCIES, default="USD")

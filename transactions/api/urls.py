@@ -1,12 +1,11 @@
 from atm_project.routers import OptionalSlashRouter
 
-from .views import AccountMoneyViewSet, TransactionViewSet, TransferViewSet
+from .views import AccountViewSet, HoldViewSet, TransactionViewSet, TransferViewSet
 
 router = OptionalSlashRouter()
-# Beside accounts.api's AccountViewSet on the same prefix: these are the money routes under
-# /accounts/{number}/ (the router makes only their detail routes, so nothing overlaps).
-router.register("accounts", AccountMoneyViewSet, basename="account-money")
+router.register("accounts", AccountViewSet, basename="account")
 router.register("transfers", TransferViewSet, basename="transfer")
 router.register("transactions", TransactionViewSet, basename="transaction")
+router.register("holds", HoldViewSet, basename="hold")
 
 urlpatterns = router.urls

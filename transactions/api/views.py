@@ -1,26 +1,35 @@
-"""Every endpoint that moves or reads money: an account's balance, deposits, withdrawals,
-history and statements (under /accounts/{number}/), transfers, and the transaction list."""
+"""Every endpoint that moves or reads money: an account's balance, deposits, withdrawals, holds,
+history and statements (under /accounts/{number}/), transfers, holds, and the transaction list."""
 
 from django.utils import timezone
 from django.utils.functional import cached_property
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from accounts import services as account_services
 from accounts.numbers import ACCOUNT_NUMBER_REGEX
 from accounts.selectors import accounts_of
 from atm_project.pagination import IdCursorPagination
 from atm_project.permissions import CustomerOrATMSession, atm_session
 from atm_project.schema import IDEMPOTENCY_KEY_PARAMETER, problem
+from atm_project.serializers import refuse_any_body_fields
 from security.throttling import MONEY_RATE_LIMITS
 
 from .. import selectors, services
 from .money import money_movement_response
 from .serializers import (
+    AccountOpenSerializer,
+    AccountSerializer,
     BalanceSerializer,
     EntrySerializer,
     HistoryFilterSerializer,
+    HoldCaptureSerializer,
+    HoldCreateSerializer,
+    HoldFilterSerializer,
+    HoldSerializer,
+    HoldVoidSerializer,
     MovementSerializer,
     TransactionFilterSerializer,
     TransactionSerializer,
@@ -42,6 +51,29 @@ _MONEY_PROBLEMS = {
 }
 
 
+def visible_account_ids(request) -> set[int]:
+    """The accounts whose money this request may see: the customer's, or an ATM session's card's
+    account only."""
+    accounts = accounts_of(request.user)
+    session = atm_session(request)
+    if session is not None:
+        accounts = accounts.filter(number=session.account_number)
+    return set(accounts.values_list("pk", flat=True))
+
+
+def render_hold(hold) -> dict:
+    return HoldSerializer(hold).data
+
+
+# The body each action reads, for OPTIONS (the others describe the account).
+_BODY_OF_ACTION = {
+    "create": AccountOpenSerializer,
+    "deposit": MovementSerializer,
+    "withdraw": MovementSerializer,
+    "holds": HoldCreateSerializer,
+}
+
+
 def _movement_schema(summary: str):
     return extend_schema(
         summary=summary,
@@ -51,22 +83,65 @@ def _movement_schema(summary: str):
     )
 
 
-# The money of one of your accounts: /accounts/{number}/balance, deposit, withdraw, transactions,
-# mini-statement and statement. Opening, reading and closing the account itself is
-# accounts.api.views.AccountViewSet, on the same /accounts/ routes. (Comments, not a docstring:
-# drf-spectacular would publish a docstring as the operations' description.)
-class AccountMoneyViewSet(viewsets.GenericViewSet):
-    # What OPTIONS describes: the body of a deposit or withdrawal.
-    serializer_class = MovementSerializer
+# Your accounts: list, open, read, close, and the money of each: /accounts/{number}/balance,
+# deposit, withdraw, holds, transactions, mini-statement and statement. Served here, not in
+# accounts, because an account as shown carries its balance and what its holds reserve, which the
+# ledger keeps. (Comments, not a docstring: drf-spectacular would publish a docstring as the
+# operations' description.)
+@extend_schema_view(
+    list=extend_schema(summary="Your accounts"),
+    create=extend_schema(
+        summary="Open an account",
+        request=AccountOpenSerializer,
+        responses={201: AccountSerializer},
+    ),
+    retrieve=extend_schema(summary="One of your accounts"),
+)
+class AccountViewSet(
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = AccountSerializer
     pagination_class = IdCursorPagination
     lookup_field = "number"
     lookup_value_regex = ACCOUNT_NUMBER_REGEX
     # An ATM session (card + PIN) may use these actions, on its card's account only.
     permission_classes = [CustomerOrATMSession]
-    atm_actions = {"balance", "deposit", "withdraw", "transactions", "mini_statement"}
+    atm_actions = {"balance", "deposit", "withdraw", "holds", "transactions", "mini_statement"}
 
     def get_queryset(self):
-        return accounts_of(self.request.user)
+        # The available balance counts what pending holds reserve.
+        return selectors.with_held_amount(accounts_of(self.request.user))
+
+    def get_serializer_class(self):
+        # What OPTIONS describes for each action's body.
+        return _BODY_OF_ACTION.get(self.action, AccountSerializer)
+
+    def create(self, request, *args, **kwargs):
+        params = AccountOpenSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        account = account_services.open_account(owner=request.user, **params.validated_data)
+        return Response(self._shown(account), status=status.HTTP_201_CREATED)
+
+    def _shown(self, account) -> dict:
+        """The account as a response shows it, read back with what its holds reserve."""
+        return AccountSerializer(self.get_queryset().get(pk=account.pk)).data
+
+    @extend_schema(
+        summary="Close an empty account",
+        request=None,
+        responses={
+            200: AccountSerializer,
+            409: problem("account_not_empty, or account_not_active (already closed)"),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def close(self, request, number=None):
+        refuse_any_body_fields(request)
+        account = account_services.close_account(number=number, owner=request.user)
+        return Response(self._shown(account))
 
     @extend_schema(summary="Balance", responses={200: BalanceSerializer})
     @action(detail=True, methods=["get"])
@@ -84,6 +159,27 @@ class AccountMoneyViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["post"], throttle_classes=MONEY_RATE_LIMITS)
     def withdraw(self, request, number=None):
         return self._move(services.withdraw, request, number)
+
+    @extend_schema(
+        summary="Hold cash for a withdrawal (two-phase: capture or void it afterwards)",
+        request=HoldCreateSerializer,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={201: HoldSerializer, **_MONEY_PROBLEMS},
+    )
+    @action(detail=True, methods=["post"], throttle_classes=MONEY_RATE_LIMITS)
+    def holds(self, request, number=None):
+        params = HoldCreateSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        return money_movement_response(
+            request,
+            lambda on_posted: services.create_hold(
+                account_number=number,
+                actor=request.user,
+                on_posted=on_posted,
+                **params.validated_data,
+            ),
+            render=render_hold,
+        )
 
     def _move(self, service, request, number):
         params = MovementSerializer(data=request.data)
@@ -163,11 +259,7 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
     @cached_property
     def visible_account_ids(self) -> set[int]:
-        accounts = accounts_of(self.request.user)
-        session = atm_session(self.request)
-        if session is not None:  # an ATM sees its card's account only
-            accounts = accounts.filter(number=session.account_number)
-        return set(accounts.values_list("pk", flat=True))
+        return visible_account_ids(self.request)
 
     def get_serializer_context(self):
         context = super().get_serializer_context()
@@ -182,4 +274,80 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             filters = params.validated_data
         return selectors.transactions_visible_to(
             account_ids=self.visible_account_ids, filters=filters
+        )
+
+
+_HOLD_PROBLEMS_409 = problem(
+    "hold_not_pending (captured, voided or expired), or idempotency_key_in_use"
+)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Your holds", parameters=[HoldFilterSerializer]),
+    retrieve=extend_schema(summary="One of your holds"),
+)
+class HoldViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = HoldSerializer
+    lookup_value_regex = UUID_REGEX
+    # An ATM session works on the holds of its card's account only (get_queryset narrows them:
+    # any other hold is a 404, like a missing one).
+    permission_classes = [CustomerOrATMSession]
+    atm_actions = {"list", "retrieve", "capture", "void"}
+    # A 404 for someone else's hold is audited as an access attempt (audit.access).
+    audited_lookups = {"pk": ("transactions.Hold", "pk")}
+
+    def get_queryset(self):
+        filters = {}
+        if self.action == "list":
+            params = HoldFilterSerializer(data=self.request.query_params)
+            params.is_valid(raise_exception=True)
+            filters = params.validated_data
+        return selectors.holds_visible_to(
+            account_ids=visible_account_ids(self.request), filters=filters
+        )
+
+    @extend_schema(
+        summary="Capture a hold: post its withdrawal (the whole hold, or less)",
+        request=HoldCaptureSerializer,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={
+            201: TransactionSerializer,
+            409: _HOLD_PROBLEMS_409,
+            422: problem("capture_exceeds_hold or idempotency_key_reused"),
+        },
+    )
+    @action(detail=True, methods=["post"], throttle_classes=MONEY_RATE_LIMITS)
+    def capture(self, request, pk=None):
+        params = HoldCaptureSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        hold = self.get_object()
+        return money_movement_response(
+            request,
+            lambda on_posted: services.capture_hold(
+                hold_id=hold.pk, actor=request.user, on_posted=on_posted, **params.validated_data
+            ),
+        )
+
+    @extend_schema(
+        summary="Void a hold: release its money, post nothing",
+        request=HoldVoidSerializer,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={
+            200: HoldSerializer,
+            409: _HOLD_PROBLEMS_409,
+            422: problem("idempotency_key_reused"),
+        },
+    )
+    @action(detail=True, methods=["post"], throttle_classes=MONEY_RATE_LIMITS)
+    def void(self, request, pk=None):
+        params = HoldVoidSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        hold = self.get_object()
+        return money_movement_response(
+            request,
+            lambda on_posted: services.void_hold(
+                hold_id=hold.pk, actor=request.user, on_posted=on_posted, **params.validated_data
+            ),
+            render=render_hold,
+            success_status=200,
         )
