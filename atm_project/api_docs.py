@@ -137,6 +137,13 @@ OPERATIONS: dict[tuple[str, str], OperationDoc] = {
         description="Whole days in the bank's time zone, at most 366. JSON by default; "
         "`format=csv` downloads the entries as text/csv (a header row, oldest first).",
     ),
+    ("POST", "/api/v1/accounts/{number}/holds/"): OperationDoc(
+        request_example={"amount": "40.00", "description": "Cash", "expires_in": 120},
+    ),
+    ("POST", "/api/v1/holds/{id}/capture/"): OperationDoc(request_example={"amount": "40.00"}),
+    ("POST", "/api/v1/holds/{id}/void/"): OperationDoc(
+        request_example={"reason": "dispense_failed"}
+    ),
     ("POST", "/api/v1/accounts/{number}/cards/"): OperationDoc(
         request_example={"pin": "8264"},
     ),

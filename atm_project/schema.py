@@ -107,6 +107,12 @@ PROBLEMS: dict[str, ProblemDoc] = {
         "Idempotency key reused",
         "This Idempotency-Key was used with a different request.",
     ),
+    "hold_not_pending": ProblemDoc(
+        409, "Hold not pending", "Hold 5f0c1a9e-2b7d-4c1e-9a63-0d8e4f7b2c11 is captured."
+    ),
+    "capture_exceeds_hold": ProblemDoc(
+        422, "Capture exceeds hold", "Capture of 60.00 is more than the hold's 40.00."
+    ),
     "card_blocked": ProblemDoc(
         423, "Card blocked", "This card is blocked; the bank's staff can unblock it."
     ),

@@ -309,7 +309,11 @@ SPECTACULAR_SETTINGS = {
     "namely 414 URI Too Long for a request line over 4094 bytes and 431 Request Header Fields "
     "Too Large for a header over 8190 bytes or more than 100 headers. A `Host` this server does "
     "not serve is a 400 `validation_error` problem naming `Host`. A JSON body with a field the "
-    "operation does not define is a 400 `validation_error` naming each such field.",
+    "operation does not define is a 400 `validation_error` naming each such field. Besides the "
+    "problems each operation lists, any route may answer 405 `method_not_allowed` (with an "
+    "`Allow` header) for a method it does not take, 406 `not_acceptable` for an `Accept` header "
+    "naming neither JSON nor problem+json, and, never expected, 500 `server_error` (logged with "
+    "the request id).",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -329,6 +333,11 @@ SPECTACULAR_SETTINGS = {
         {
             "name": "Money movement",
             "description": "Deposits, withdrawals and transfers; each takes an Idempotency-Key.",
+        },
+        {
+            "name": "Holds",
+            "description": "Two-phase cash withdrawal: reserve money, then capture what was "
+            "paid out or void the hold.",
         },
         {"name": "History", "description": "Transactions, mini-statements and statements."},
         {"name": "Operations", "description": "Health check."},
