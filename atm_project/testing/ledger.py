@@ -12,7 +12,7 @@ from decimal import Decimal
 from django.db import connection
 
 from accounts.models import Account, Card
-from transactions.models import Entry, Transaction
+from transactions.models import Entry, Hold, Transaction
 
 
 def ledger_snapshot() -> dict:
@@ -31,6 +31,9 @@ def ledger_snapshot() -> dict:
         ),
         "cards": sorted(
             Card.objects.values_list("number", "account_id", "status", "failed_attempts")
+        ),
+        "holds": sorted(
+            Hold.objects.values_list("id", "account_id", "status", "amount", "captured_amount")
         ),
     }
 

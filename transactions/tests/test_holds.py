@@ -16,6 +16,8 @@ from accounts.models import Account
 from accounts.services import freeze_account
 from accounts.tests.factories import AccountFactory, issue_test_card
 from atm_project.problems import InsufficientFunds
+from atm_project.testing.ledger import ledger_snapshot
+from atm_project.testing.problems import assert_problem
 from audit.models import AuditEvent
 from transactions import services
 from transactions.models import Entry, Hold, Transaction
@@ -46,23 +48,6 @@ def holds_url(account) -> str:
 
 def hold_url(hold_id, action: str = "") -> str:
     return f"{HOLDS}{hold_id}/" + (f"{action}/" if action else "")
-
-
-def assert_problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == "application/problem+json"
-    body = response.json()
-    assert (body["status"], body["code"]) == (status, code)
-    return body
-
-
-def ledger_snapshot() -> tuple:
-    return (
-        dict(Account.objects.values_list("number", "balance")),
-        Entry.objects.count(),
-        Transaction.objects.count(),
-        sorted(Hold.objects.values_list("id", "status")),
-    )
 
 
 def balances(client, account) -> tuple[str, str]:
