@@ -6,6 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from atm_project.testing.ledger import write_past_the_guards
 from audit.models import AuditEvent
 from audit.services import GENESIS_HASH, compute_hash, record_event
 from audit.verification import verify_chain
@@ -17,12 +18,12 @@ def three_events():
     return [record_event(action=f"test.event{n}", data={"n": n}) for n in range(3)]
 
 
-def rehash_whole_chain_with(key: str, settings, tamper) -> None:
+def rehash_whole_chain_with(key: str, settings) -> None:
     """An intruder with write access edits an event and re-chains everything after it, with
     every link recomputed, but without the real key."""
     real_key = settings.AUDIT_CHAIN_KEY
     settings.AUDIT_CHAIN_KEY = key
-    tamper("UPDATE audit_auditevent SET action = %s WHERE id = 2", ["test.forged"])
+    write_past_the_guards("UPDATE audit_auditevent SET action = %s WHERE id = 2", ["test.forged"])
     previous = GENESIS_HASH
     with connection.cursor() as cursor:
         for event in AuditEvent.objects.order_by("id"):
@@ -37,10 +38,10 @@ def rehash_whole_chain_with(key: str, settings, tamper) -> None:
     settings.AUDIT_CHAIN_KEY = real_key
 
 
-def test_a_chain_rehashed_without_the_key_does_not_verify(settings, tamper):
+def test_a_chain_rehashed_without_the_key_does_not_verify(settings):
     three_events()
     assert verify_chain().ok
-    rehash_whole_chain_with("a-guess-at-the-key", settings, tamper)
+    rehash_whole_chain_with("a-guess-at-the-key", settings)
     report = verify_chain()
     assert not report.ok
     assert report.first_bad_event_id == 1
@@ -66,10 +67,10 @@ def test_head_prints_the_newest_link_and_expect_head_accepts_it():
     assert "intact" in verify("--expect-head", printed)
 
 
-def test_expect_head_fails_once_that_link_is_cut_off(tamper):
+def test_expect_head_fails_once_that_link_is_cut_off():
     events = three_events()
     anchor = f"{events[-1].pk}:{events[-1].hash}"
-    tamper("DELETE FROM audit_auditevent WHERE id = %s", [events[-1].pk])
+    write_past_the_guards("DELETE FROM audit_auditevent WHERE id = %s", [events[-1].pk])
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE audit_auditchainhead SET last_event_id = %s, last_hash = %s WHERE id = 1",
