@@ -357,6 +357,7 @@ CUSTOMER_ANSWERS = {
     ("POST", "/api/v1/accounts/{number}/cards/"): (400, "validation_error"),
     ("POST", "/api/v1/accounts/{number}/close/"): (409, "account_not_empty"),
     ("POST", "/api/v1/accounts/{number}/deposit/"): (400, "validation_error"),
+    ("POST", "/api/v1/accounts/{number}/holds/"): (400, "validation_error"),
     ("GET", "/api/v1/accounts/{number}/mini-statement/"): (200, None),
     ("GET", "/api/v1/accounts/{number}/statement/"): (400, "validation_error"),
     ("GET", "/api/v1/accounts/{number}/transactions/"): (200, None),
@@ -365,6 +366,10 @@ CUSTOMER_ANSWERS = {
     ("GET", "/api/v1/transactions/"): (200, None),
     ("GET", "/api/v1/transactions/{pk}/"): (404, "not_found"),  # a random id
     ("POST", "/api/v1/transfers/"): (400, "validation_error"),
+    ("GET", "/api/v1/holds/"): (200, None),
+    ("GET", "/api/v1/holds/{pk}/"): (404, "not_found"),  # a random id
+    ("POST", "/api/v1/holds/{pk}/capture/"): (404, "not_found"),
+    ("POST", "/api/v1/holds/{pk}/void/"): (404, "not_found"),
     ("GET", "/api/v1/users/me/"): (200, None),
     ("PATCH", "/api/v1/users/me/"): (200, None),
 }
