@@ -116,9 +116,11 @@ class AccountViewSet(
         return selectors.with_held_amount(accounts_of(self.request.user))
 
     def get_serializer_class(self):
-        # What OPTIONS describes for each action's body (DRF leaves `action` unset for OPTIONS;
-        # the method it asks about names the action).
-        action = self.action or self.action_map.get(self.request.method.lower())
+        # What OPTIONS describes for each action's body (for OPTIONS, DRF's `action` is
+        # "metadata"; the method it asks about names the action).
+        action = self.action
+        if action in (None, "metadata"):
+            action = self.action_map.get(self.request.method.lower())
         return _BODY_OF_ACTION.get(action, AccountSerializer)
 
     def create(self, request, *args, **kwargs):
