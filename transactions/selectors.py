@@ -23,6 +23,11 @@ def _pending_holds(at: datetime) -> QuerySet[Hold]:
     return Hold.objects.filter(status=Hold.Status.PENDING, expires_at__gt=at)
 
 
+def pending_holds_of(account: Account) -> QuerySet[Hold]:
+    """The account's holds reserving money now, soonest to expire first."""
+    return _pending_holds(timezone.now()).filter(account=account).order_by("expires_at")
+
+
 def held_amount(account: Account, *, at: datetime) -> Decimal:
     """What the account's pending, unexpired holds reserve at the moment `at`."""
     total = _pending_holds(at).filter(account=account).aggregate(total=Sum("amount"))["total"]

@@ -26,6 +26,7 @@ from audit.search import events_naming_account
 from audit.staff_actions import staff_action
 from transactions.api.statements import csv_chunks, csv_filename
 from transactions.models import Entry
+from transactions.selectors import pending_holds_of
 from transactions.statements import build_statement, validate_period
 
 from .. import approvals
@@ -147,6 +148,8 @@ class AccountAdmin(FourEyesMixin, ReadOnlyAdmin):
         return {
             "status_change": events.filter(action__in=STATUS_EVENTS).first(),
             "cards": list(account.cards.order_by("-issued_at")),
+            "pending_holds": list(pending_holds_of(account)[:NEWEST]),
+            "holds_url": reverse("admin:transactions_hold_changelist") + f"?q={account.number}",
             "requests": list(
                 ApprovalRequest.objects.filter(account=account)
                 .select_related("requested_by", "decided_by")

@@ -1,11 +1,13 @@
 """The back office in the admin: four eyes, named actors, the account page, searches, exports."""
 
 import json
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
@@ -15,7 +17,7 @@ from accounts.tests.factories import issue_test_card
 from audit.models import AuditEvent
 from backoffice.models import ApprovalRequest
 from transactions import services as ledger
-from transactions.models import Entry, Transaction
+from transactions.models import Entry, Hold, Transaction
 from users.tests.factories import DEFAULT_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -205,6 +207,28 @@ def test_the_account_page_tells_the_accounts_story(busy_account, auditor, staff_
     assert f"?account__id__exact={account.pk}" in html  # all entries, filtered
     assert "account.frozen" in html  # its audit events
     assert reverse("admin:accounts_account_statement", args=[account.pk]) in html
+
+
+def test_the_account_page_shows_its_pending_holds_and_not_expired_ones(
+    account, auditor, staff_client
+):
+    pending = ledger.create_hold(
+        account_number=account.number, amount=Decimal("40.00"), actor=account.owner
+    )
+    expired = ledger.create_hold(
+        account_number=account.number, amount=Decimal("25.00"), actor=account.owner
+    )
+    # Its expiry has passed (moved back in time, creation with it, as the constraint wants).
+    past = timezone.now() - timedelta(minutes=10)
+    Hold.objects.filter(pk=expired.pk).update(
+        created_at=past, expires_at=past + timedelta(seconds=30)
+    )
+    page = staff_client(auditor).get(reverse("admin:accounts_account_change", args=[account.pk]))
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert reverse("admin:transactions_hold_change", args=[pending.pk]) in html
+    assert "40.00 USD" in html
+    assert reverse("admin:transactions_hold_change", args=[expired.pk]) not in html
 
 
 def test_the_statement_downloads_as_csv(busy_account, auditor, staff_client):
