@@ -271,6 +271,8 @@ CHECKS = [
         "audit",
         "every transaction has its audit event, and every money event its transaction",
         lambda: transactions_without_audit_events() + audit_events_without_transactions(),
+    ),
+    (
         "hold",
         "each captured hold has its one withdrawal of the captured amount; captured <= held",
         broken_hold_links,
