@@ -19,11 +19,11 @@ from atm_project.problems import (
     HoldNotPending,
     InsufficientFunds,
 )
+from atm_project.testing.racing import race
 from transactions import services as ledger
 from transactions.models import Entry, Hold, Transaction
 from transactions.reconciliation import reconcile
 from transactions.selectors import held_amount
-from transactions.tests.racing import race
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
