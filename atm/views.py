@@ -3,7 +3,7 @@ public API, except to ask the machine's own (simulated) cash dispenser to pay ou
 
 from django.conf import settings
 from django.templatetags.static import static
-from django.urls import get_script_prefix
+from django.urls import get_script_prefix, reverse
 from django.views.generic import RedirectView, TemplateView
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
@@ -40,6 +40,7 @@ class ATMPageView(TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["api_root"] = f"{get_script_prefix()}api/v1/"
+        context["dispense_url"] = reverse("atm-dispense")
         context["idle_timeout_seconds"] = settings.ATM_IDLE_TIMEOUT_SECONDS
         context["idle_warning_seconds"] = settings.ATM_IDLE_WARNING_SECONDS
         context["session_max_seconds"] = settings.ATM_SESSION_MAX_SECONDS

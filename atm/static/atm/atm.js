@@ -12,6 +12,7 @@
 
   const root = document.getElementById("atm");
   const apiRoot = root.dataset.apiRoot;
+  const dispenseUrl = root.dataset.dispenseUrl;
   const idleTimeoutMs = Number(root.dataset.idleTimeoutSeconds) * 1000;
   const idleWarningMs = Math.min(Number(root.dataset.idleWarningSeconds) * 1000, idleTimeoutMs);
   const sessionMaxMinutes = Math.round(Number(root.dataset.sessionMaxSeconds) / 60);
@@ -19,6 +20,11 @@
   const RENEW_AFTER_MS = 30 * 1000;
   // ... and, if there was any activity since it was issued, this long before it expires.
   const RENEW_BEFORE_EXPIRY_MS = 15 * 1000;
+  // Cash is held for this long while it is paid out (the bank allows 30 s at least): a customer
+  // who walks away before the withdrawal completes has the money available again within a minute.
+  const HOLD_SECONDS = 60;
+  // A money request the network lost is sent once more, with the same Idempotency-Key, after this.
+  const RESEND_AFTER_MS = 1000;
 
   const statusRegion = document.getElementById("status");
   const signInSection = document.getElementById("signin-section");
@@ -69,6 +75,8 @@
 
   const ENTER_AMOUNT = "Enter an amount like 20 or 12.50.";
   const CALL_THE_BANK = "Please call the bank.";
+  const DISPENSE_FAILED =
+    "The machine could not dispense your cash. Nothing was taken from your account.";
 
   /* One plain sentence per problem code. `context` says what was being done: {verb, amount}. */
   const PROBLEM_MESSAGES = {
@@ -165,6 +173,14 @@
     }
   }
 
+  /* Thrown by a step of an action when the session ended while the step waited for the bank. */
+  class SessionEnded extends Error {}
+
+  /* The bank's answer that this session is over (expired, or the card can no longer be used). */
+  function endsSession(error) {
+    return error instanceof ApiError && (error.status === 401 || error.status === 403);
+  }
+
   function newIdempotencyKey() {
     if (window.crypto && typeof window.crypto.randomUUID === "function") {
       return window.crypto.randomUUID();
@@ -174,26 +190,45 @@
     return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
   }
 
-  async function api(method, path, body) {
+  function pause(ms) {
+    return new Promise((resolve) => window.setTimeout(resolve, ms));
+  }
+
+  /* fetch(), with a network failure as an ApiError. `resend`: the request is safe to send once
+   * more if the network lost it (it carries an Idempotency-Key, so the bank applies it once). */
+  async function fetchOrFail(url, options, resend) {
+    try {
+      return await fetch(url, options);
+    } catch (networkError) {
+      if (resend) {
+        await pause(RESEND_AFTER_MS);
+        return fetchOrFail(url, options, false);
+      }
+      throw new ApiError(0, { code: "network" });
+    }
+  }
+
+  function api(method, path, body) {
+    return send(method, apiRoot + path, body);
+  }
+
+  async function send(method, url, body) {
     const headers = { Accept: "application/json" };
     if (session) {
       headers.Authorization = "Bearer " + session.token;
     }
     const options = { method, headers, credentials: "omit", cache: "no-store" };
+    let resend = false;
     if (body !== undefined) {
       headers["Content-Type"] = "application/json";
-      // One key per press of a button: a retried request never moves money twice.
+      // One key per operation the customer asked for: resent, it never moves money twice.
       if (method === "POST" && session) {
         headers["Idempotency-Key"] = newIdempotencyKey();
+        resend = true;
       }
       options.body = JSON.stringify(body);
     }
-    let response;
-    try {
-      response = await fetch(apiRoot + path, options);
-    } catch (networkError) {
-      throw new ApiError(0, { code: "network" });
-    }
+    const response = await fetchOrFail(url, options, resend);
     let data = null;
     try {
       data = await response.json();
@@ -215,9 +250,15 @@
       return;
     }
     setBusy(true);
+    const current = session;
     try {
       await action();
     } catch (error) {
+      // What arrives after the session ended (idle sign-out) must not hide why it ended.
+      const late = session !== current;
+      if (late && (error instanceof SessionEnded || error instanceof ApiError)) {
+        return;
+      }
       if (!(error instanceof ApiError)) {
         throw error;
       }
@@ -444,15 +485,70 @@
     closePanel();
     return run(async () => {
       const data = await api("GET", accountPath("balance"));
-      announce("Balance: " + formatMoney(data.balance, data.currency) + ".", "success");
+      const balance = formatMoney(data.balance, data.currency);
+      const available = formatMoney(data.available_balance, data.currency);
+      // Money held for a withdrawal still being paid out is in the balance but cannot be used.
+      const held = available === balance ? "" : " Available now: " + available + ".";
+      announce("Balance: " + balance + "." + held, "success");
     });
   }
 
-  /* The whole cash withdrawal, in one place: a quick amount or the form's amount. */
+  function holdPath(hold, action) {
+    return "holds/" + hold.id + "/" + action + "/";
+  }
+
+  /* Asks the machine's dispenser to pay out: true only when it says it did. A dispenser that
+   * does not answer paid nothing out as far as the machine knows, so the hold is released. */
+  async function dispense() {
+    try {
+      return (await send("POST", dispenseUrl)).dispensed === true;
+    } catch (error) {
+      if (endsSession(error)) {
+        throw error; // signed out: the hold expires
+      }
+      return false;
+    }
+  }
+
+  /* Releases the held cash after a failed dispense. If the bank cannot be reached even so, the
+   * hold expires by itself within HOLD_SECONDS: either way nothing is taken. */
+  async function releaseAfterFault(hold) {
+    try {
+      await api("POST", holdPath(hold, "void"), { reason: "dispense_failed" });
+    } catch (error) {
+      if (endsSession(error)) {
+        throw error;
+      }
+    }
+  }
+
+  /* The whole cash withdrawal, in one place: a quick amount or the form's amount. The money is
+   * held first, then paid out, then the hold captured (one withdrawal posted); a dispenser fault
+   * voids the hold, so the customer is never debited for cash the machine did not give. A
+   * customer signed out meanwhile (idle) gets nothing, and the hold expires. The menu ignores
+   * presses while this runs, so there is no explicit sign-out in the middle of it. */
   function withdraw(amount, form) {
     return run(
       async () => {
-        const transaction = await api("POST", accountPath("withdraw"), { amount: amount });
+        const current = session;
+        // Each step waits for the bank or the dispenser; once signed out, nothing more is done.
+        const step = async (pending) => {
+          const result = await pending;
+          if (session !== current) {
+            throw new SessionEnded();
+          }
+          return result;
+        };
+        const hold = await step(
+          api("POST", accountPath("holds"), { amount: amount, expires_in: HOLD_SECONDS }),
+        );
+        announce("Dispensing\u2026", "");
+        if (!(await step(dispense()))) {
+          await step(releaseAfterFault(hold));
+          announce(DISPENSE_FAILED, "error");
+          return;
+        }
+        const transaction = await step(api("POST", holdPath(hold, "capture"), {}));
         announce(moneyMoved("Withdrew", transaction) + " Please take your cash.", "success");
         if (form) {
           form.reset();
