@@ -13,8 +13,8 @@ from atm_project.testing.clients import bearer_client
 from atm_project.testing.live_server import LiveServer, run_gunicorn, sqlite_database_url
 from users.tests.factories import UserFactory
 
-# Chromium and the live demo site for every app's browser tests.
-pytest_plugins = ["atm_project.testing.browser"]
+# Chromium and the live demo site for every app's browser tests; staff users of each role.
+pytest_plugins = ["atm_project.testing.browser", "atm_project.testing.staff"]
 
 
 @pytest.fixture(autouse=True)

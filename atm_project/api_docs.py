@@ -148,6 +148,8 @@ OPERATIONS: dict[tuple[str, str], OperationDoc] = {
         request_example={"pin": "8264"},
     ),
     ("POST", "/api/v1/transfers/"): OperationDoc(
+        # The source account is named in the body: not yours (or no such account) is 404.
+        problems={404: ["not_found"]},
         request_example={
             "from_account": DEMO_CHECKING,
             "to_account": DEMO_SAVINGS,

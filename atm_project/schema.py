@@ -203,8 +203,12 @@ def add_problem_responses(result, generator, request, public):
     components = result.setdefault("components", {}).setdefault("schemas", {})
     # A component's description is its serializer's docstring, written for the project's
     # developers (how it is built), not for the API's clients.
-    for component in components.values():
+    for name, component in components.items():
         component.pop("description", None)
+        # Request bodies (drf-spectacular names them "...Request") take only the fields they
+        # define: any other is refused (atm_project/serializers.py), and the schema says so.
+        if name.endswith("Request") and component.get("type") == "object":
+            component["additionalProperties"] = False
     components["Problem"] = PROBLEM_SCHEMA
     paths = result.setdefault("paths", {})
     paths.setdefault("/healthz", HEALTHZ_PATH)
