@@ -7,11 +7,9 @@ from django.db.models import Model, QuerySet
 from .services import record_event
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """History is never added, changed or deleted from the admin, by anyone, superusers included.
-
-    Staff with the view permission still see the change list and a read-only detail page.
-    """
+class NeverEdited:
+    """Visible to those with the view permission; never added, changed or deleted here, by
+    anyone, superusers included. For model admins and inlines alike."""
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -21,6 +19,13 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyAdmin(NeverEdited, admin.ModelAdmin):
+    """History is never added, changed or deleted from the admin, by anyone, superusers included.
+
+    Staff with the view permission still see the change list and a read-only detail page.
+    """
 
 
 class StaffPermissionsMixin:

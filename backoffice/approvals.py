@@ -8,7 +8,6 @@ service refuses (the card was unblocked meanwhile...), the approval rolls back w
 request stays pending, to be rejected.
 """
 
-import uuid
 from collections.abc import Callable
 
 from django.db import IntegrityError, transaction
@@ -66,7 +65,9 @@ def may_decide(user) -> bool:
 
 def request_reversal(*, transaction_id, actor, reason: str) -> ApprovalRequest:
     original = (
-        Transaction.objects.select_related("account").filter(pk=_as_uuid(transaction_id)).first()
+        Transaction.objects.select_related("account")
+        .filter(pk=ledger.as_uuid(transaction_id))
+        .first()
     )
     if original is None:
         raise InvalidRequest("transaction", f"No transaction {transaction_id}.")
@@ -269,13 +270,6 @@ def _customer_account(number: str) -> Account:
     if account is None or account.is_internal:
         raise AccountNotFound(f"No customer account {number}.")
     return account
-
-
-def _as_uuid(value) -> uuid.UUID | None:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except ValueError:
-        return None
 
 
 def _as_int(value) -> int | None:

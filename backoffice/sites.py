@@ -13,7 +13,7 @@ from django.template.response import TemplateResponse
 from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from audit.admin_mixins import AuditedChangesMixin
+from audit.admin_mixins import AuditedChangesMixin, NeverEdited
 
 from . import signin_limits
 
@@ -30,24 +30,11 @@ NEVER_EDITED = {
 }
 
 
-class NeverEdited:
-    """Visible to those with the view permission; never added, changed or deleted here."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 def staff_admin_class(model, admin_class):
     """The ModelAdmin actually registered: `admin_class` with every change audited, and made
     read-only for the models in NEVER_EDITED."""
     mixins = []
-    if model._meta.label_lower in NEVER_EDITED:
+    if model._meta.label_lower in NEVER_EDITED and not issubclass(admin_class, NeverEdited):
         mixins.append(NeverEdited)
     if not issubclass(admin_class, AuditedChangesMixin):
         mixins.append(AuditedChangesMixin)

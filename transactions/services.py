@@ -160,7 +160,7 @@ def reverse(*, transaction_id, actor, reason: str) -> Transaction:
     with transaction.atomic():
         original = (
             Transaction.objects.select_for_update(of=("self",))
-            .filter(pk=_as_uuid(transaction_id))
+            .filter(pk=as_uuid(transaction_id))
             .first()
         )
         if original is None:
@@ -336,7 +336,7 @@ def _locked_hold(hold_id, actor) -> Hold:
     hold = (
         Hold.objects.select_for_update(of=("self",))
         .select_related("account")
-        .filter(pk=_as_uuid(hold_id))
+        .filter(pk=as_uuid(hold_id))
         .first()
     )
     if hold is None or hold.account.owner_id != actor.pk:
@@ -370,8 +370,8 @@ def _record_hold_event(action: str, hold: Hold, actor, **data) -> None:
     )
 
 
-def _as_uuid(transaction_id) -> uuid.UUID | None:
-    """The id as a UUID, or None for text that is not one (which then matches no transaction)."""
+def as_uuid(transaction_id) -> uuid.UUID | None:
+    """The id as a UUID, or None for text that is not one (which then matches no row)."""
     try:
         if isinstance(transaction_id, uuid.UUID):
             return transaction_id

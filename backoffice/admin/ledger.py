@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from atm_project.csv_export import EXPORT_CHUNK, csv_download
-from audit.admin_mixins import ReadOnlyAdmin
+from audit.admin_mixins import NeverEdited, ReadOnlyAdmin
 from audit.services import record_event
 from audit.staff_actions import staff_action
 from transactions.models import Entry, Hold, Transaction
@@ -67,7 +67,7 @@ class CSVExportMixin:
         return csv_download(name=self.export_name, header=self.csv_header, rows=rows)
 
 
-class EntryInline(admin.TabularInline):
+class EntryInline(NeverEdited, admin.TabularInline):
     model = Entry
     fields = ("account", "amount", "balance_after", "kind", "counterparty_number", "created_at")
     readonly_fields = fields
@@ -76,15 +76,6 @@ class EntryInline(admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("account")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Transaction)

@@ -322,15 +322,7 @@ class HoldViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     )
     @action(detail=True, methods=["post"], throttle_classes=MONEY_RATE_LIMITS)
     def capture(self, request, pk=None):
-        params = HoldCaptureSerializer(data=request.data)
-        params.is_valid(raise_exception=True)
-        hold = self.get_object()
-        return money_movement_response(
-            request,
-            lambda on_posted: services.capture_hold(
-                hold_id=hold.pk, actor=request.user, on_posted=on_posted, **params.validated_data
-            ),
-        )
+        return self._settle(services.capture_hold, HoldCaptureSerializer, request)
 
     @extend_schema(
         summary="Void a hold: release its money, post nothing",
@@ -344,14 +336,20 @@ class HoldViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     )
     @action(detail=True, methods=["post"], throttle_classes=MONEY_RATE_LIMITS)
     def void(self, request, pk=None):
-        params = HoldVoidSerializer(data=request.data)
+        return self._settle(
+            services.void_hold, HoldVoidSerializer, request, render=render_hold, success_status=200
+        )
+
+    def _settle(self, service, params_class, request, **answer):
+        """Capture or void the hold of the URL (one of yours): validate the body, then run the
+        service under the request's Idempotency-Key."""
+        params = params_class(data=request.data)
         params.is_valid(raise_exception=True)
         hold = self.get_object()
         return money_movement_response(
             request,
-            lambda on_posted: services.void_hold(
+            lambda on_posted: service(
                 hold_id=hold.pk, actor=request.user, on_posted=on_posted, **params.validated_data
             ),
-            render=render_hold,
-            success_status=200,
+            **answer,
         )
