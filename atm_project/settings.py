@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from atm_project.logs import logging_config
 
@@ -152,6 +153,22 @@ def database_from_env() -> dict:
 
 
 DATABASES = {"default": database_from_env()}
+
+
+def ledger_engine_from_env(database: dict) -> str:
+    """Which engine posts money (docs/design.md "Two engines, one ledger"): "sql", the PL/pgSQL
+    function of transactions/migrations, on PostgreSQL; "python" (the ORM) on SQLite, or on
+    PostgreSQL when LEDGER_ENGINE=python asks for it (the bench compares the two)."""
+    on_postgresql = database["ENGINE"] == "django.db.backends.postgresql"
+    engine = os.environ.get("LEDGER_ENGINE") or ("sql" if on_postgresql else "python")
+    if engine not in {"sql", "python"} or (engine == "sql" and not on_postgresql):
+        raise ImproperlyConfigured(
+            f"LEDGER_ENGINE={engine!r}: use 'python', or 'sql' (PostgreSQL only)"
+        )
+    return engine
+
+
+LEDGER_ENGINE = ledger_engine_from_env(DATABASES["default"])
 # The shared cache holds rate-limit counters, so it must be shared by every worker and host:
 # Redis when REDIS_URL is set, else a table in the database (never a per-process cache).
 if os.environ.get("REDIS_URL"):
