@@ -89,14 +89,16 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "security.middleware.SecurityHeadersMiddleware",
     "atm_project.json_body.JSONBodyMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # atm_project.browser_only.*: the browser's middleware (static files, sessions, the session
+    # user, OTP, messages), which /api/ requests pass by: the API knows only bearer tokens.
+    "atm_project.browser_only.WhiteNoiseMiddleware",
+    "atm_project.browser_only.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "atm_project.browser_only.AuthenticationMiddleware",
     # Marks a staff session verified by a TOTP device (request.user.is_verified()).
-    "django_otp.middleware.OTPMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "atm_project.browser_only.OTPMiddleware",
+    "atm_project.browser_only.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

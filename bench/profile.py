@@ -2,26 +2,31 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/atm .venv/bin/python -m bench.profile [N]
 
-Runs on a fresh scratch database `atm_bench_profile`, through Django's test client with a real
-JWT (no HTTP server, so what it shows is the application's own cost: views, serializers, ORM,
-round trips). Prints the CPU and wall time per request, the SQL statements per request, and
-pyinstrument's call tree of the transfers.
+Runs on a fresh scratch database `atm_bench_profile_<name>`, named after the database of
+DATABASE_URL (so two people profiling on one server never drop each other's), through Django's
+test client with a real JWT (no HTTP server, so what it shows is the application's own cost:
+views, serializers, ORM, round trips). Prints the CPU and wall time per request, the SQL
+statements per request, and pyinstrument's call tree of the transfers.
 """
 
 import os
 import sys
 import time
 import uuid
+from urllib.parse import urlsplit
 
 from bench.harness import BenchError, migrate, postgres_url_from_env, recreate_database
 
-PROFILE_DB = "atm_bench_profile"
+
+def profile_database(server_url: str) -> str:
+    return "atm_bench_profile_" + urlsplit(server_url).path.lstrip("/")
 
 
 def main() -> int:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 300
     try:
-        url = recreate_database(postgres_url_from_env(), PROFILE_DB)
+        server_url = postgres_url_from_env()
+        url = recreate_database(server_url, profile_database(server_url))
     except BenchError as error:
         print(f"profile: {error}", file=sys.stderr)
         return 2

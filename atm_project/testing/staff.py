@@ -1,6 +1,9 @@
 """Staff in tests: the role groups, staff users of each role, and signing them in to the admin
 with the second factor included."""
 
+import base64
+
+import pyotp
 import pytest
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -22,6 +25,12 @@ def verified_staff_client(user, client: Client | None = None) -> Client:
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()
     return client
+
+
+def current_code(device) -> str:
+    """What the staff member's authenticator app shows now: computed by pyotp, independently of
+    django-otp, from the device's secret."""
+    return pyotp.TOTP(base64.b32encode(device.bin_key).decode()).now()
 
 
 # --- fixtures (a pytest plugin, loaded by the root conftest.py) ----------------------------------

@@ -1,6 +1,3 @@
-import base64
-
-import pyotp
 import pytest
 from django.test import Client
 
@@ -11,9 +8,3 @@ from django.test import Client
 @pytest.fixture
 def browser_client():
     return Client
-
-
-def current_code(device) -> str:
-    """What the staff member's authenticator app shows now: computed by pyotp, independently of
-    django-otp, from the device's secret."""
-    return pyotp.TOTP(base64.b32encode(device.bin_key).decode()).now()

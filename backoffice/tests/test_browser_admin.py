@@ -11,12 +11,10 @@ import pytest
 
 from accounts.models import Account, Card
 from accounts.services import freeze_account
-from atm_project.testing.staff import make_staff
+from atm_project.testing.staff import current_code, make_staff
 from backoffice import approvals
 from transactions import services as ledger
 from users.totp import provision_totp
-
-from .conftest import current_code
 
 pytestmark = pytest.mark.browser
 WIDTH = 1280

@@ -10,11 +10,10 @@ from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from atm_project.testing.commands import run_command
+from atm_project.testing.staff import current_code
 from audit.models import AuditEvent
 from users.tests.factories import DEFAULT_PASSWORD, UserFactory
 from users.totp import provision_totp
-
-from .conftest import current_code
 
 pytestmark = pytest.mark.django_db
 LOGIN = "/admin/login/"
