@@ -5,6 +5,8 @@ from datetime import timedelta
 
 import pytest
 from django.core.cache import cache, caches
+from django.db import connection
+from django.utils import timezone
 
 from atm_project.testing.problems import assert_problem, assert_throttled
 from atm_project.testing.racing import race
@@ -142,6 +144,18 @@ def test_refused_request_does_not_reach_the_view(api_client, user):
 # --- the shared cache ---------------------------------------------------------------------------
 
 
+def later_by(monkeypatch, delta: timedelta) -> None:
+    """The cache's clock moved on by `delta`."""
+    moment = timezone.now() + delta
+    monkeypatch.setattr("security.cache.timezone.now", lambda: moment)
+
+
+def cache_keys() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT cache_key FROM django_cache")
+        return {row[0].rsplit(":", 1)[-1] for row in cursor.fetchall()}
+
+
 def test_database_cache_increments_keep_the_expiry():
     cache.add("counter", 1, 60)
     assert cache.incr("counter") == 2
@@ -153,12 +167,47 @@ def test_database_cache_increments_keep_the_expiry():
 
 def test_database_cache_expired_counter_cannot_be_incremented(monkeypatch):
     cache.add("old", 1, 60)
-    from django.utils import timezone
-
-    later = timezone.now() + timedelta(minutes=5)
-    monkeypatch.setattr("security.cache.timezone.now", lambda: later)
+    later_by(monkeypatch, timedelta(minutes=5))
     with pytest.raises(ValueError, match="not found"):
         cache.incr("old")
+
+
+def test_database_cache_add_starts_a_key_once_per_life(monkeypatch):
+    assert cache.add("window", 1, 60) is True
+    assert cache.add("window", 9, 60) is False  # alive: left alone
+    assert cache.get("window") == 1
+    later_by(monkeypatch, timedelta(minutes=5))
+    # Expired: the next add takes the row over, as a new window of the counter.
+    assert cache.add("window", 7, 600) is True
+    assert cache.incr("window") == 8
+
+
+def test_database_cache_drops_expired_entries_never_live_ones(settings, monkeypatch):
+    """Django's cull would drop a third of the live counters past MAX_ENTRIES rows (each a
+    limit reset for someone); here only expired rows go, when a key starts a window or a set()
+    finds the table full."""
+    settings.CACHES = {
+        "default": {**settings.CACHES["default"], "OPTIONS": {"MAX_ENTRIES": 3}},
+    }
+    short = caches["default"]
+    for name in ("a", "b"):
+        short.add(name, 1, 30)
+    for name in ("c", "d", "e", "f"):
+        short.add(name, 1, 3600)
+    later_by(monkeypatch, timedelta(minutes=5))
+    short.add("g", 1, 3600)
+    assert cache_keys() == {"c", "d", "e", "f", "g"}
+
+    short.set("lock", 1, 3600)  # over MAX_ENTRIES: Django's set() culls
+    assert cache_keys() == {"c", "d", "e", "f", "g", "lock"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_database_cache_racing_adds_start_one_window(requires_postgres):
+    shared = caches["default"]
+    added = race(8, lambda _: shared.add("first", 1, 60))
+    assert added.count(True) == 1
+    assert shared.get("first") == 1
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,10 +1,10 @@
 """SQL budgets of the hot paths, over HTTP with a real JWT, authentication included.
 
-A transfer must stay within 9 statements and a balance read within 2, so a change that adds a
-round trip to every request (an extra user lookup, a per-leg UPDATE, a lazy relation) fails here
-instead of quietly costing throughput; docs/performance.md lists what each statement is. The
-tests run in real transactions (transaction=True), as in production, so no test-only SAVEPOINT
-is counted.
+A transfer must stay within 9 statements, a deposit 8, a withdrawal 10 and a balance read 2, so
+a change that adds a round trip to every request (an extra user lookup, a session, a per-leg
+UPDATE, a lazy relation, a query while rendering the answer) fails here instead of quietly
+costing throughput; docs/performance.md lists what each statement is. The tests run in real
+transactions (transaction=True), as in production, so no test-only SAVEPOINT is counted.
 """
 
 import re
@@ -16,6 +16,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from atm_project.testing.clients import account_url
 from atm_project.testing.problems import assert_problem
 from transactions.models import Transaction
 
@@ -24,9 +25,17 @@ from transactions.models import Transaction
 # transaction, the balances (one UPDATE), the entries, and the audit event (lock the chain head,
 # insert, move the head).
 TRANSFER_BUDGET = 9
+# No holds to count: the user, the lock (account and cash account), the transaction, the
+# balances, the entries, the audit event's 3.
+DEPOSIT_BUDGET = 8
+# A transfer's, plus what was withdrawn today (the daily limit).
+WITHDRAW_BUDGET = 10
 # An Idempotency-Key adds its claim INSERT and its answer UPDATE.
 IDEMPOTENT_TRANSFER_BUDGET = 11
 BALANCE_BUDGET = 2
+# Without REDIS_URL the per-user money limit counts in the database cache: the window's counter
+# (one upsert that leaves a live one alone), then its increment (locked read, write).
+MONEY_LIMIT_ON_DATABASE_CACHE = 3
 # Transaction control is not a statement of the request's work: PostgreSQL's BEGIN and COMMIT are
 # not even logged by Django, while SQLite's "BEGIN IMMEDIATE"/"COMMIT" are. Count the same on both.
 TRANSACTION_CONTROL = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b", re.IGNORECASE)
@@ -89,6 +98,36 @@ def test_transfer_with_idempotency_key_stays_within_budget(customer, assert_max_
 def test_transfer_without_idempotency_key_stays_within_budget(customer, assert_max_statements):
     client, source, target = customer
     with assert_max_statements(TRANSFER_BUDGET):
+        response = transfer(client, source, target)
+    assert response.status_code == 201, response.json()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("action", "budget", "balance_after"),
+    [("deposit", DEPOSIT_BUDGET, "512.50"), ("withdraw", WITHDRAW_BUDGET, "487.50")],
+)
+def test_deposit_and_withdrawal_stay_within_budget(
+    customer, assert_max_statements, action, budget, balance_after
+):
+    client, source, _ = customer
+    with assert_max_statements(budget):
+        response = client.post(account_url(source, action), {"amount": "12.50"}, format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["balance_after"] == balance_after
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_money_limit_on_the_database_cache_stays_within_budget(
+    customer, assert_max_statements, settings
+):
+    """The embedded default (no REDIS_URL): the counters live in a table of the database."""
+    settings.CACHES = {
+        "default": {"BACKEND": "security.cache.AtomicDatabaseCache", "LOCATION": "django_cache"}
+    }
+    client, source, target = customer
+    assert transfer(client, source, target).status_code == 201  # the window's first: its counter
+    with assert_max_statements(TRANSFER_BUDGET + MONEY_LIMIT_ON_DATABASE_CACHE):
         response = transfer(client, source, target)
     assert response.status_code == 201, response.json()
 
