@@ -112,6 +112,10 @@ def problem_exception_handler(exc, context):
     """DRF's EXCEPTION_HANDLER: every error becomes a problem; unexpected ones are logged."""
     count_infrastructure_error(exc)
     response = _problem_for(exc)
+    if response.status_code == status.HTTP_401_UNAUTHORIZED:
+        # RFC 9110: a 401 names the scheme the client should use (also when the posting itself
+        # found the token's user no longer valid: problems.UserNoLongerValid).
+        response["WWW-Authenticate"] = 'Bearer realm="api"'
     if response.status_code == status.HTTP_404_NOT_FOUND:
         # Answered like a missing object, but audited (once sent) if it is someone else's.
         record_foreign_access_after_response(response, context.get("request"), context.get("view"))
@@ -126,11 +130,7 @@ def _problem_for(exc) -> Response:
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
     if isinstance(exc, exceptions.APIException):
-        response = _drf_error_response(exc)
-        if response.status_code == status.HTTP_401_UNAUTHORIZED:
-            # RFC 9110: a 401 names the scheme the client should use.
-            response["WWW-Authenticate"] = 'Bearer realm="api"'
-        return response
+        return _drf_error_response(exc)
     unavailable = as_service_unavailable(exc)
     if unavailable is not None:
         return domain_error_response(unavailable)

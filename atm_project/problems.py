@@ -76,6 +76,27 @@ class CardBlocked(DomainError):
     status, code, title = 423, "card_blocked", "Card blocked"
 
 
+class UserNoLongerValid(DomainError):
+    """The user a customer's access token names no longer exists, was deactivated, or changed
+    their password since the token was issued, found by the posting itself (the ledger's SQL
+    function checks it inside the movement's transaction: atm_project/authentication.py).
+
+    Answered exactly as simplejwt's authentication answers the same token on any other endpoint:
+    `reason` is simplejwt's own code for the check that failed, and the detail its words.
+    """
+
+    status, code, title = 401, "authentication_failed", "Authentication failed"
+    DETAILS = {
+        "user_not_found": "User not found",
+        "user_inactive": "User is inactive",
+        "password_changed": "The user's password has been changed.",
+    }
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(self.DETAILS[reason])
+
+
 class InvalidRequest(DomainError):
     """A rule about the request's fields, reported like a serializer's validation error."""
 

@@ -11,11 +11,19 @@ only where a rate limit applies, plus the domain problems its view declares with
 import re
 from dataclasses import dataclass
 
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework.permissions import AllowAny
 
 from .api_docs import OPERATIONS, QUERY_DESCRIPTIONS, OperationDoc
+
+
+class DeferringJWTScheme(SimpleJWTScheme):
+    """The project's JWT authentication is simplejwt's to a client: the same bearer scheme."""
+
+    target_class = "atm_project.authentication.DeferringJWTAuthentication"
+
 
 IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     name="Idempotency-Key",

@@ -274,8 +274,10 @@ STORAGES = {
 }
 
 REST_FRAMEWORK = {
+    # simplejwt's, except that a money-moving POST's user is checked by the posting itself when
+    # the ledger posts in SQL (atm_project/authentication.py).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "atm_project.authentication.DeferringJWTAuthentication",
     ],
     # Customers only unless a view opts in to ATM sessions (atm_project/permissions.py).
     "DEFAULT_PERMISSION_CLASSES": ["atm_project.permissions.IsCustomer"],

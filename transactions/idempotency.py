@@ -37,8 +37,9 @@ Done = TypeVar("Done", Transaction, Hold)
 
 HEADER = "Idempotency-Key"
 _VALID_KEY = re.compile(r"[\x20-\x7e]{1,255}")
-# Refusals that did not reach the ledger are not kept, so the client can fix and retry.
-_NOT_KEPT_STATUSES = {400, 429}
+# Refusals that did not reach the ledger are not kept, so the client can fix and retry: bad
+# input, a rate limit, and a user the posting found no longer valid (its transaction rolled back).
+_NOT_KEPT_STATUSES = {400, 401, 429}
 RETENTION = timedelta(hours=24)
 
 
@@ -72,6 +73,9 @@ def run_idempotently(
     success_status: int = 201,
 ) -> Outcome:
     """Run `move` at most once per (user, key) and answer every retry with the first answer.
+
+    `user` needs only its `pk`: a money-moving request's user may be the token's, unloaded
+    (atm_project/authentication.py).
 
     `move(on_posted)` must call `on_posted` with its result (a posted transaction, or a hold)
     inside the movement's transaction; that is where the answer is stored, so it commits exactly
@@ -119,9 +123,11 @@ def _claim(*, user, key: str, fingerprint: str) -> IdempotencyKey:
         try:
             # Its own transaction: committed at once, so a concurrent request sees the claim.
             with transaction.atomic():
-                return IdempotencyKey.objects.create(user=user, key=key, fingerprint=fingerprint)
+                return IdempotencyKey.objects.create(
+                    user_id=user.pk, key=key, fingerprint=fingerprint
+                )
         except IntegrityError:
-            existing = IdempotencyKey.objects.filter(user=user, key=key).first()
+            existing = IdempotencyKey.objects.filter(user_id=user.pk, key=key).first()
         if existing is not None:
             return _existing_claim(existing, fingerprint)
     raise IdempotencyKeyInUse("A request with this Idempotency-Key is still being processed.")

@@ -4,6 +4,7 @@ from collections.abc import Callable
 
 from rest_framework.response import Response
 
+from atm_project.authentication import require_valid_user
 from atm_project.exception_handlers import PROBLEM_CONTENT_TYPE, domain_error_response
 
 from ..idempotency import HEADER, request_fingerprint, run_idempotently
@@ -42,6 +43,10 @@ def money_movement_response(
         render_error=lambda error: domain_error_response(error).data,
         success_status=success_status,
     )
+    if outcome.replayed:
+        # Nothing was posted, so nothing checked a user the request did not load: a revoked or
+        # deactivated customer's token gets its 401 here, not the stored answer.
+        require_valid_user(request.user)
     content_type = PROBLEM_CONTENT_TYPE if outcome.status >= 400 else None
     response = Response(outcome.body, status=outcome.status, content_type=content_type)
     if outcome.replayed:

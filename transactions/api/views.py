@@ -110,6 +110,8 @@ class AccountViewSet(
     # An ATM session (card + PIN) may use these actions, on its card's account only.
     permission_classes = [CustomerOrATMSession]
     atm_actions = {"balance", "deposit", "withdraw", "holds", "transactions", "mini_statement"}
+    # Actions whose posting checks the customer itself (atm_project/authentication.py).
+    user_checked_by_posting = {"deposit", "withdraw"}
 
     def get_queryset(self):
         # The available balance counts what pending holds reserve.
@@ -230,6 +232,7 @@ class TransferViewSet(viewsets.GenericViewSet):
     permission_classes = [CustomerOrATMSession]
     atm_actions = {"create"}
     atm_account_field = "from_account"
+    user_checked_by_posting = {"create"}
 
     @extend_schema(
         summary="Transfer between accounts",

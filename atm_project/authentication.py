@@ -1,0 +1,112 @@
+"""Who an API request is: simplejwt's bearer tokens, with the user checked where it costs least.
+
+Every request's token is verified first (signature, type, expiry, claims: users/tokens.py,
+accounts/tokens.py). Then simplejwt loads the user it names and refuses the token if that user
+no longer exists, is inactive, or changed their password since the token was issued (the token
+carries a hash of the password hash, CHECK_REVOKE_TOKEN): one query on every request.
+
+A money-moving POST (deposit, withdraw, transfer: the actions its view lists in
+`user_checked_by_posting`) with a customer's access token skips that query when the ledger posts
+through its PL/pgSQL function (LEDGER_ENGINE = "sql"): the function checks the same three things
+inside the movement's own transaction, from `posting_claims(actor)`, and its refusal becomes
+`problems.UserNoLongerValid`, rendered exactly as simplejwt's. Such a request's user is a
+`TokenCarriedUser`, what the token says and nothing loaded; what runs before the posting
+(permissions, the per-user throttle, the idempotency claim, audit, metrics, logs) needs only its
+id. A request that answers without posting (an idempotent replay) checks the user the full way
+first (`require_valid_user`). ATM session tokens and every other request keep the full path.
+"""
+
+from django.conf import settings
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.settings import api_settings
+
+from users.tokens import AccessToken
+
+
+class FieldNotCarried(RuntimeError):
+    """Code read a user field a token does not carry. A RuntimeError, not an AttributeError, so
+    `getattr(user, name, default)` and `hasattr` cannot turn it into a silent default."""
+
+
+class TokenCarriedUser:
+    """The customer a money-moving request acts for, as its access token names them.
+
+    Carries the id and the revocation claim; it is authenticated, assumed active (the posting
+    checks that, and the claim, before it moves anything) and never staff. Anything else raises
+    `FieldNotCarried`: code that needs more must not get a stale or guessed answer.
+    """
+
+    is_authenticated = True
+    is_anonymous = False
+    is_active = True
+    is_staff = False
+    is_superuser = False
+
+    def __init__(self, token: AccessToken):
+        self.pk = self.id = int(token[api_settings.USER_ID_CLAIM])
+        self.revocation_claim: str = token[api_settings.REVOKE_TOKEN_CLAIM]
+        self._token = token
+
+    def __getattr__(self, name: str):
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)  # protocol probes (copy, pickle, templates) as usual
+        raise FieldNotCarried(
+            f"A token-carried user (id {self.__dict__.get('pk')}) has no {name!r}: only its id "
+            "and revocation claim are known until the posting checks it "
+            "(atm_project/authentication.py)."
+        )
+
+    def __str__(self) -> str:
+        return f"user {self.pk} (from the token)"
+
+    __repr__ = __str__
+
+
+def posting_claims(actor) -> tuple[int, str | None]:
+    """What the posting function is to check about the user: (id, revocation claim) for a
+    token-carried user; (id, None) for a user the request loaded and checked already."""
+    if isinstance(actor, TokenCarriedUser):
+        return actor.pk, actor.revocation_claim
+    return actor.pk, None
+
+
+def require_valid_user(actor):
+    """The user, checked now the way simplejwt checks it (its refusal, word for word), for a
+    request about to answer without posting: a token-carried user's check would otherwise never
+    run. A user the request loaded was checked at authentication."""
+    if isinstance(actor, TokenCarriedUser):
+        return JWTAuthentication().get_user(actor._token)
+    return actor
+
+
+class DeferringJWTAuthentication(JWTAuthentication):
+    """simplejwt's JWTAuthentication, deferring the user check to the posting where it can."""
+
+    def authenticate(self, request):
+        header = self.get_header(request)
+        if header is None:
+            return None
+        raw_token = self.get_raw_token(header)
+        if raw_token is None:
+            return None
+        token = self.get_validated_token(raw_token)
+        if _posting_checks_the_user(request, token):
+            return TokenCarriedUser(token), token
+        return self.get_user(token), token
+
+
+def _posting_checks_the_user(request, token) -> bool:
+    view = (request.parser_context or {}).get("view")
+    return (
+        settings.LEDGER_ENGINE == "sql"
+        and request.method == "POST"
+        and getattr(view, "action", None) in getattr(view, "user_checked_by_posting", ())
+        # A customer's access token only: an ATM session's (a subclass) keeps the full path.
+        and type(token) is AccessToken
+        # The posting checks exactly what simplejwt would: the user exists and is active, and
+        # the token's claim is the current password's. A token without the claim is refused by
+        # simplejwt, on the full path.
+        and api_settings.CHECK_USER_IS_ACTIVE
+        and api_settings.CHECK_REVOKE_TOKEN
+        and isinstance(token.get(api_settings.REVOKE_TOKEN_CLAIM), str)
+    )
