@@ -48,8 +48,10 @@ from atm_project.problems import (
 )
 from audit.services import record_event
 
+from . import sql_posting
 from .models import Entry, Hold, Transaction
 from .selectors import held_amount
+from .sql_posting import Claim, Replay
 
 
 @dataclass(frozen=True)
@@ -71,8 +73,18 @@ def deposit(
     actor,
     description: str = "",
     on_posted: OnPosted = None,
-) -> Transaction:
+    claim: Claim | None = None,
+) -> Transaction | Replay:
     amount = require_valid_amount(amount)
+    if _posts_in_sql(on_posted, claim):
+        return sql_posting.post(
+            kind=Transaction.Kind.DEPOSIT,
+            account_number=account_number,
+            amount=amount,
+            actor=actor,
+            description=description,
+            claim=claim,
+        )
     with transaction.atomic(durable=True):
         accounts = lock_accounts(numbers=[account_number], with_cash_account=True)
         account = _customer_account(accounts, account_number, actor)
@@ -95,9 +107,20 @@ def withdraw(
     actor,
     description: str = "",
     on_posted: OnPosted = None,
-) -> Transaction:
+    claim: Claim | None = None,
+) -> Transaction | Replay:
     amount = require_valid_amount(amount)
     day_started = start_of_bank_day()
+    if _posts_in_sql(on_posted, claim):
+        return sql_posting.post(
+            kind=Transaction.Kind.WITHDRAWAL,
+            account_number=account_number,
+            amount=amount,
+            actor=actor,
+            description=description,
+            day_started=day_started,
+            claim=claim,
+        )
     with transaction.atomic(durable=True):
         accounts = lock_accounts(numbers=[account_number], with_cash_account=True)
         account = _customer_account(accounts, account_number, actor)
@@ -124,10 +147,21 @@ def transfer(
     actor,
     description: str = "",
     on_posted: OnPosted = None,
-) -> Transaction:
+    claim: Claim | None = None,
+) -> Transaction | Replay:
     amount = require_valid_amount(amount)
     if from_account == to_account:
         raise SameAccountTransfer()
+    if _posts_in_sql(on_posted, claim):
+        return sql_posting.post(
+            kind=Transaction.Kind.TRANSFER,
+            account_number=from_account,
+            to_account=to_account,
+            amount=amount,
+            actor=actor,
+            description=description,
+            claim=claim,
+        )
     with transaction.atomic(durable=True):
         accounts = lock_accounts(numbers=[from_account, to_account])
         source = _customer_account(accounts, from_account, actor)
@@ -368,6 +402,17 @@ def _record_hold_event(action: str, hold: Hold, actor, **data) -> None:
             **data,
         },
     )
+
+
+def _posts_in_sql(on_posted: OnPosted, claim: Claim | None) -> bool:
+    """Whether the SQL engine posts this movement. Each engine stores the idempotent answer its
+    own way: the Python engine through `on_posted`, inside its transaction; the SQL engine from
+    the claim, inside its one call. Handing an engine the other's is a programming error."""
+    in_sql = sql_posting.posts_in_sql()
+    if (on_posted if in_sql else claim) is not None:
+        engine = "SQL" if in_sql else "Python"
+        raise TypeError(f"The {engine} engine takes {'claim' if in_sql else 'on_posted'}")
+    return in_sql
 
 
 def as_uuid(transaction_id) -> uuid.UUID | None:

@@ -176,11 +176,8 @@ class AccountViewSet(
         params.is_valid(raise_exception=True)
         return money_movement_response(
             request,
-            lambda on_posted: services.create_hold(
-                account_number=number,
-                actor=request.user,
-                on_posted=on_posted,
-                **params.validated_data,
+            lambda **answer: services.create_hold(
+                account_number=number, actor=request.user, **answer, **params.validated_data
             ),
             render=render_hold,
         )
@@ -190,12 +187,10 @@ class AccountViewSet(
         params.is_valid(raise_exception=True)
         return money_movement_response(
             request,
-            lambda on_posted: service(
-                account_number=number,
-                actor=request.user,
-                on_posted=on_posted,
-                **params.validated_data,
+            lambda **answer: service(
+                account_number=number, actor=request.user, **answer, **params.validated_data
             ),
+            one_call=True,
         )
 
     @extend_schema(
@@ -245,9 +240,10 @@ class TransferViewSet(viewsets.GenericViewSet):
         params.is_valid(raise_exception=True)
         return money_movement_response(
             request,
-            lambda on_posted: services.transfer(
-                actor=request.user, on_posted=on_posted, **params.validated_data
+            lambda **answer: services.transfer(
+                actor=request.user, **answer, **params.validated_data
             ),
+            one_call=True,
         )
 
 
@@ -348,8 +344,8 @@ class HoldViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         hold = self.get_object()
         return money_movement_response(
             request,
-            lambda on_posted: service(
-                hold_id=hold.pk, actor=request.user, on_posted=on_posted, **params.validated_data
+            lambda **answer: service(
+                hold_id=hold.pk, actor=request.user, **answer, **params.validated_data
             ),
             **answer,
         )
