@@ -15,11 +15,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from .context import USER_AGENT_MAX_LENGTH, current_context, current_request_id_or_blank
-from .models import AuditChainHead, AuditEvent
+from .models import AuditChain, AuditEvent
 
 GENESIS_HASH = "0" * 64
 REDACTED = "[redacted]"
@@ -79,7 +79,8 @@ def compute_hash(event: AuditEvent) -> str:
     """HMAC-SHA256 of the event's canonical encoding: what verify_audit_chain recomputes."""
     canonical = json.dumps(
         {
-            "id": event.id,
+            # The bank chain's position; ids were positions before chains had seqs.
+            "id": event.seq,
             "actor_id": event.actor_id,
             "action": event.action,
             "object_type": event.object_type,
@@ -100,32 +101,37 @@ def compute_hash(event: AuditEvent) -> str:
 
 
 def _append(event: AuditEvent) -> AuditEvent:
-    head = _locked_head()
-    event.id = head.last_event_id + 1
-    event.prev_hash = head.last_hash
-    # Taken under the lock, so times never run backwards along the chain.
+    chain = _locked_chain(event.chain)
+    event.seq = chain.last_seq + 1
+    event.prev_hash = chain.last_hash
+    # Taken under the lock, so times never run backwards along a chain.
     event.created_at = timezone.now()
     event.hash = compute_hash(event)
     event.save(force_insert=True)
-    AuditChainHead.objects.filter(pk=head.pk).update(last_event_id=event.id, last_hash=event.hash)
+    AuditChain.objects.filter(pk=chain.pk).update(last_seq=event.seq, last_hash=event.hash)
     return event
 
 
-def _locked_head() -> AuditChainHead:
-    head = AuditChainHead.objects.select_for_update().filter(pk=AuditChainHead.SINGLETON_ID).first()
-    if head is not None:
-        return head
-    # First event ever (or a flushed test database): rebuild the head from the last event.
-    last = AuditEvent.objects.order_by("-id").values("id", "hash").first()
-    try:
-        with transaction.atomic():
-            AuditChainHead.objects.create(
-                last_event_id=last["id"] if last else 0,
+def _locked_chain(name: str) -> AuditChain:
+    """The chain's row, locked until the caller's transaction ends; created on first use."""
+    chain = AuditChain.objects.select_for_update().filter(pk=name).first()
+    if chain is not None:
+        return chain
+    # A new chain (or a flushed test database): its row starts from the chain's last event.
+    # INSERT ... ON CONFLICT DO NOTHING: a concurrent first writer's row wins, and the lock
+    # below then makes us wait for its transaction.
+    last = AuditEvent.objects.filter(chain=name).order_by("-seq").values("seq", "hash").first()
+    AuditChain.objects.bulk_create(
+        [
+            AuditChain(
+                name=name,
+                last_seq=last["seq"] if last else 0,
                 last_hash=last["hash"] if last else GENESIS_HASH,
             )
-    except IntegrityError:
-        pass  # a concurrent writer created it first; its lock below makes us wait our turn
-    return AuditChainHead.objects.select_for_update().get(pk=AuditChainHead.SINGLETON_ID)
+        ],
+        ignore_conflicts=True,
+    )
+    return AuditChain.objects.select_for_update().get(pk=name)
 
 
 def _storable(data: dict) -> dict:

@@ -4,7 +4,7 @@ import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .models import AuditChainHead, AuditEvent
+from .models import BANK_CHAIN, AuditChain, AuditEvent
 from .services import GENESIS_HASH, compute_hash
 
 _CHUNK = 2000
@@ -30,37 +30,38 @@ def verify_chain(*, on_progress: Callable[[int], None] | None = None) -> ChainRe
     every few thousand events.
     """
     previous_id, previous_hash, checked = 0, GENESIS_HASH, 0
-    for event in AuditEvent.objects.order_by("id").iterator(chunk_size=_CHUNK):
+    events = AuditEvent.objects.filter(chain=BANK_CHAIN).order_by("seq")
+    for event in events.iterator(chunk_size=_CHUNK):
         checked += 1
         if on_progress is not None and checked % _CHUNK == 0:
             on_progress(checked)
-        if event.prev_hash != previous_hash or event.id != previous_id + 1:
+        if event.prev_hash != previous_hash or event.seq != previous_id + 1:
             return ChainReport(
                 checked,
-                event.id,
-                f"event #{event.id} ({event.action}) does not follow event #{previous_id}: "
+                event.seq,
+                f"event #{event.seq} ({event.action}) does not follow event #{previous_id}: "
                 "an event was deleted or altered before it",
             )
         if compute_hash(event) != event.hash:
             return ChainReport(
                 checked,
-                event.id,
-                f"event #{event.id} ({event.action}) was altered: its content no longer "
+                event.seq,
+                f"event #{event.seq} ({event.action}) was altered: its content no longer "
                 "matches its hash",
             )
-        previous_id, previous_hash = event.id, event.hash
+        previous_id, previous_hash = event.seq, event.hash
     return _check_head(checked, previous_id, previous_hash)
 
 
 def _check_head(checked: int, last_id: int, last_hash: str) -> ChainReport:
-    head = AuditChainHead.objects.filter(pk=AuditChainHead.SINGLETON_ID).first()
-    if head is None or (head.last_event_id, head.last_hash) == (last_id, last_hash):
+    head = AuditChain.objects.filter(pk=BANK_CHAIN).first()
+    if head is None or (head.last_seq, head.last_hash) == (last_id, last_hash):
         return ChainReport(checked)
     return ChainReport(
         checked,
         last_id + 1,
         f"the chain ends at event #{last_id} but its head records event "
-        f"#{head.last_event_id}: events after #{last_id} were deleted",
+        f"#{head.last_seq}: events after #{last_id} were deleted",
     )
 
 
@@ -82,8 +83,9 @@ class ChainHead:
 
 def newest_link() -> ChainHead | None:
     """The newest event's id and MAC, to keep outside the database (--head)."""
-    last = AuditEvent.objects.order_by("-id").values("id", "hash").first()
-    return ChainHead(last["id"], last["hash"]) if last else None
+    last = AuditEvent.objects.filter(chain=BANK_CHAIN).order_by("-seq").values("seq", "hash")
+    last = last.first()
+    return ChainHead(last["seq"], last["hash"]) if last else None
 
 
 def check_anchor(expected: ChainHead) -> str:
@@ -92,7 +94,11 @@ def check_anchor(expected: ChainHead) -> str:
     Verification alone cannot tell a trail cut back (or rewritten by someone with the key) from
     a genuine one; a link written down elsewhere can.
     """
-    stored = AuditEvent.objects.filter(pk=expected.event_id).values_list("hash", flat=True).first()
+    stored = (
+        AuditEvent.objects.filter(chain=BANK_CHAIN, seq=expected.event_id)
+        .values_list("hash", flat=True)
+        .first()
+    )
     if stored is None:
         return f"event #{expected.event_id} is missing: the trail was truncated"
     if not hmac.compare_digest(stored, expected.mac):

@@ -57,6 +57,8 @@ DURATION = int(os.environ.get("BENCH_DURATION", "15"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
 WRK_THREADS = int(os.environ.get("BENCH_WRK_THREADS", "2"))
 ACCOUNTS = 200
+# accounts.models.CASH_SUBACCOUNTS (the bench does not import the app; a test keeps them equal).
+CASH_SUBACCOUNTS = 16
 PGBENCH_CLIENTS = 8
 # pgbench's advice: a scale at least the number of clients, or they all queue on one branch row.
 PGBENCH_SCALE = int(os.environ.get("BENCH_PGBENCH_SCALE", str(PGBENCH_CLIENTS)))
@@ -210,9 +212,9 @@ def pgbench(server_url: str) -> dict:
 
 # --- history flatness ------------------------------------------------------------------------
 
-# Deposits of 1.00 against the bank's cash account, the oldest first, so the ledger stays exactly
-# as the services would have written it: each transaction two legs summing to zero, each entry's
-# balance_after the running balance, and the stored balances moved by the same total.
+# Deposits of 1.00 against the account's cash sub-account, the oldest first, so the ledger stays
+# exactly as the services would have written it: each transaction two legs summing to zero, each
+# entry's balance_after the running balance, and the stored balances moved by the same total.
 GENERATE_HISTORY = """
 CREATE TEMP TABLE bench_history ON COMMIT DROP AS
 SELECT i, gen_random_uuid() AS id,
@@ -248,11 +250,13 @@ def generate_history(bench_url: str, *, number: str, user_id: int, entries: int)
         account_id, currency = conn.execute(
             "SELECT id, currency FROM accounts_account WHERE number = %s", [number]
         ).fetchone()
-        # The same locks, in the same order, as transactions.services takes.
+        # The same locks, in the same order, as transactions.services takes: the account and
+        # the cash sub-account of its shard.
         locked = conn.execute(
             "SELECT id, balance FROM accounts_account WHERE id = %s"
-            " OR (kind = 'internal' AND currency = %s) ORDER BY id FOR UPDATE",
-            [account_id, currency],
+            " OR (kind = 'internal' AND currency = %s AND cash_shard = %s)"
+            " ORDER BY id FOR UPDATE",
+            [account_id, currency, account_id % CASH_SUBACCOUNTS],
         ).fetchall()
         balances = dict(locked)
         (cash_id,) = [pk for pk in balances if pk != account_id]

@@ -30,7 +30,7 @@ from django.db.models import Case, Sum, Value, When
 from django.utils import timezone
 
 from accounts.models import Account
-from accounts.services import lock_accounts, require_reason
+from accounts.services import cash_shard_of, lock_accounts, require_reason
 from atm_project.metrics import count_money_movement
 from atm_project.money import require_valid_amount
 from atm_project.problems import (
@@ -89,7 +89,7 @@ def deposit(
         accounts = lock_accounts(numbers=[account_number], with_cash_account=True)
         account = _customer_account(accounts, account_number, actor)
         _require_active(account)
-        cash = _cash_account(accounts, account.currency)
+        cash = _cash_account(accounts, account)
         return _post(
             kind=Transaction.Kind.DEPOSIT,
             legs=[Leg(account, amount), Leg(cash, -amount)],
@@ -128,7 +128,7 @@ def withdraw(
         held = held_amount(account, at=timezone.now())
         _require_funds(account, amount, held=held)
         _require_within_daily_limit(account, amount, since=day_started, held=held)
-        cash = _cash_account(accounts, account.currency)
+        cash = _cash_account(accounts, account)
         return _post(
             kind=Transaction.Kind.WITHDRAWAL,
             legs=[Leg(account, -amount), Leg(cash, amount)],
@@ -292,7 +292,7 @@ def capture_hold(
         hold.save(update_fields=["status", "captured_amount", "closed_at"])
         withdrawal = _post(
             kind=Transaction.Kind.WITHDRAWAL,
-            legs=[Leg(account, -amount), Leg(_cash_account(accounts, account.currency), amount)],
+            legs=[Leg(account, -amount), Leg(_cash_account(accounts, account), amount)],
             description=hold.description,
             actor=actor,
             on_posted=on_posted,
@@ -462,11 +462,16 @@ def _customer_account(accounts: dict[str, Account], number: str, actor) -> Accou
     return account
 
 
-def _cash_account(accounts: dict[str, Account], currency: str) -> Account:
+def _cash_account(accounts: dict[str, Account], customer: Account) -> Account:
+    """The cash sub-account that takes the customer account's cash legs (locked with it)."""
+    shard = cash_shard_of(customer)
     for account in accounts.values():
-        if account.is_internal and account.currency == currency:
+        if account.is_internal and (account.currency, account.cash_shard) == (
+            customer.currency,
+            shard,
+        ):
             return account
-    raise RuntimeError(f"The bank has no cash account for {currency}")
+    raise RuntimeError(f"The bank has no cash sub-account {shard} for {customer.currency}")
 
 
 # One answer for every target that is not the customer's own and cannot take the transfer, so

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 # docs/deployment.md, "The audit trail's database role": what the application role gets.
 APP_ROLE_GRANTS = [
     "GRANT SELECT, INSERT ON audit_auditevent TO {role}",
-    "GRANT SELECT, INSERT, UPDATE ON audit_auditchainhead TO {role}",
+    "GRANT SELECT, INSERT, UPDATE ON audit_auditchain TO {role}",
 ]
 
 
@@ -46,7 +46,7 @@ def acting_as(role: str):
     "sql",
     [
         "DROP TRIGGER audit_event_append_only ON audit_auditevent",
-        "DROP TRIGGER audit_chain_head_forward_only ON audit_auditchainhead",
+        "DROP TRIGGER audit_chain_forward_only ON audit_auditchain",
         "ALTER TABLE audit_auditevent DISABLE TRIGGER ALL",
         "DELETE FROM audit_auditevent",
         "TRUNCATE audit_auditevent",
@@ -62,4 +62,4 @@ def test_the_app_role_can_still_append(app_role):
     record_event(action="test.first")
     with acting_as(app_role):
         event = record_event(action="test.as_app")
-    assert event.id == 2
+    assert event.seq == 2

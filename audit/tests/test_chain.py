@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from atm_project.testing.ledger import write_past_the_guards
 from atm_project.testing.racing import race
-from audit.models import AuditChainHead, AuditEvent, AuditLogIsAppendOnly
+from audit.models import AuditChain, AuditEvent, AuditLogIsAppendOnly
 from audit.services import GENESIS_HASH, compute_hash, mask_card_number, record_event
 from audit.verification import verify_chain
 from users.tests.factories import UserFactory
@@ -24,13 +24,13 @@ def _three_events():
 
 def test_events_are_chained_by_hash_in_order():
     first, second, third = _three_events()
-    assert (first.id, second.id, third.id) == (1, 2, 3)
+    assert (first.seq, second.seq, third.seq) == (1, 2, 3)
     assert first.prev_hash == GENESIS_HASH
     assert second.prev_hash == first.hash
     assert third.prev_hash == second.hash
     stored = AuditEvent.objects.get(pk=second.pk)
     assert compute_hash(stored) == stored.hash == second.hash
-    assert AuditChainHead.objects.get().last_hash == third.hash
+    assert AuditChain.objects.get(name="bank").last_hash == third.hash
 
 
 def test_event_names_actor_target_and_data():
@@ -118,7 +118,7 @@ def test_postgres_trigger_refuses_update_and_delete_from_any_client(requires_pos
         transaction.atomic(),
         connection.cursor() as cursor,
     ):
-        cursor.execute("UPDATE audit_auditchainhead SET last_event_id = 0")
+        cursor.execute("UPDATE audit_auditchain SET last_seq = 0")
     assert AuditEvent.objects.get(pk=event.pk).action == "test.guarded"
 
 
@@ -138,9 +138,9 @@ def test_an_edited_event_is_named():
         "UPDATE audit_auditevent SET data = %s WHERE id = %s", ['{"n": 42}', edited.pk]
     )
     report = verify_chain()
-    assert report.first_bad_event_id == edited.pk
+    assert report.first_bad_event_id == edited.seq
     assert "altered" in report.problem
-    with pytest.raises(CommandError, match=f"event #{edited.pk}") as failure:
+    with pytest.raises(CommandError, match=f"event #{edited.seq}") as failure:
         call_command("verify_audit_chain")
     assert failure.value.returncode == 1
 
@@ -153,16 +153,16 @@ def test_an_edited_event_with_a_recomputed_hash_breaks_the_next_link():
         "UPDATE audit_auditevent SET action = %s, hash = %s WHERE id = %s",
         ["test.forged", forged_hash, edited.pk],
     )
-    assert verify_chain().first_bad_event_id == following.pk
+    assert verify_chain().first_bad_event_id == following.seq
 
 
 def test_a_deleted_event_shows_as_a_broken_link():
     _, deleted, following = _three_events()
     write_past_the_guards("DELETE FROM audit_auditevent WHERE id = %s", [deleted.pk])
     report = verify_chain()
-    assert report.first_bad_event_id == following.pk
+    assert report.first_bad_event_id == following.seq
     assert "deleted" in report.problem
-    with pytest.raises(CommandError, match=f"event #{following.pk}"):
+    with pytest.raises(CommandError, match=f"event #{following.seq}"):
         call_command("verify_audit_chain")
 
 
@@ -171,14 +171,14 @@ def test_a_deleted_newest_event_is_detected_by_the_chain_head():
     write_past_the_guards("DELETE FROM audit_auditevent WHERE id = %s", [newest.pk])
     report = verify_chain()
     assert not report.ok
-    assert f"#{newest.pk}" in report.problem
+    assert f"#{newest.seq}" in report.problem
 
 
 def test_a_lost_chain_head_is_rebuilt_from_the_last_event():
     _, _, last = _three_events()
-    write_past_the_guards("DELETE FROM audit_auditchainhead")
+    write_past_the_guards("DELETE FROM audit_auditchain")
     follower = record_event(action="test.after_rebuild")
-    assert (follower.id, follower.prev_hash) == (last.id + 1, last.hash)
+    assert (follower.seq, follower.prev_hash) == (last.seq + 1, last.hash)
     assert verify_chain().ok
 
 

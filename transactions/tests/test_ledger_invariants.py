@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Account
 from atm_project.problems import InvalidAmount, SameAccountTransfer
-from atm_project.testing.ledger import ledger_snapshot
+from atm_project.testing.ledger import cash_subaccount_of, ledger_snapshot
 from transactions import services
 from transactions.api.money import posted_answer
 from transactions.models import Entry
@@ -149,7 +149,7 @@ def transaction_with_legs(legs: list[tuple[Account, str]], *, amount="5.00") -> 
 
 @pytest.fixture
 def cash(account) -> Account:
-    return Account.objects.get(kind=Account.Kind.INTERNAL, currency=account.currency)
+    return cash_subaccount_of(account)
 
 
 def test_a_balanced_raw_insert_is_accepted(raw_sql, account, cash):

@@ -7,9 +7,9 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from accounts.models import Account
+from accounts.models import CASH_SUBACCOUNTS, Account
 from atm_project.testing.commands import run_command
-from atm_project.testing.ledger import switch_triggers_off
+from atm_project.testing.ledger import cash_subaccount_of, switch_triggers_off
 from atm_project.testing.live_server import run_manage, sqlite_database_url
 from transactions import services as ledger
 from transactions.models import Entry, Transaction
@@ -46,7 +46,8 @@ def test_a_ledger_kept_by_the_services_reconciles(busy_ledger):
     assert "FAIL" not in out and err == ""
     report = reconcile()
     assert report.clean
-    assert report.accounts_checked == Account.objects.count() == 5  # 3 customer + 2 cash
+    # 3 customer accounts, and the cash sub-accounts of 2 currencies.
+    assert report.accounts_checked == Account.objects.count() == 3 + 2 * CASH_SUBACCOUNTS
     # Three opening deposits, a withdrawal, a transfer and a deposit.
     assert report.transactions_checked == Transaction.objects.count() == 6
 
@@ -95,7 +96,7 @@ def test_the_report_names_the_failing_check_and_the_account(busy_ledger):
 
 
 def test_a_bank_cash_account_changed_behind_the_ledgers_back_is_named_too(busy_ledger):
-    cash = Account.objects.get(kind="internal", currency="USD")
+    cash = cash_subaccount_of(busy_ledger["account"])
     Account.objects.filter(pk=cash.pk).update(balance=cash.balance + Decimal("0.01"))
     assert [f.subject for f in reconcile().findings] == [f"account {cash.number}"]
 
