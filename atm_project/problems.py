@@ -19,6 +19,10 @@ class AccountNotFound(DomainError):
     status, code, title = 404, "not_found", "Not found"
 
 
+class UserNoLongerValid(DomainError):
+    status, code, title = 401, "authentication_failed", "Authentication failed"
+
+
 class AccountNotActive(DomainError):
     status, code, title = 409, "account_not_active", "Account not active"
 

@@ -357,6 +357,9 @@ DROP FUNCTION ledger_refuse(text, text);
 class Migration(migrations.Migration):
     dependencies = [
         ("transactions", "0005_holds"),
+        ("accounts", "0006_cash_subaccount_constraints"),
+        ("audit", "0004_audit_chains"),
+        ("users", "0001_initial"),
     ]
 
     operations = [postgresql_sql(CREATE, DROP)]

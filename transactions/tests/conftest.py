@@ -5,7 +5,9 @@ import os
 
 import pytest
 
-ENGINES = ["python", "sql"] if os.environ.get("DATABASE_URL", "").startswith("postgres") else ["python"]
+ENGINES = (
+    ["python", "sql"] if os.environ.get("DATABASE_URL", "").startswith("postgres") else ["python"]
+)
 
 
 @pytest.fixture(autouse=True, params=ENGINES)

@@ -11,7 +11,9 @@ from decimal import Decimal
 
 import pytest
 from django.test import override_settings
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from accounts.models import Account
 from accounts.services import freeze_account, set_daily_withdrawal_limit
