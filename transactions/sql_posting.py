@@ -12,6 +12,7 @@ Called outside any transaction it runs in autocommit (the function is its own tr
 inside one (a test's), in a savepoint, so a refusal rolls back the function's work only.
 """
 
+import json
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -19,6 +20,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
 
 from accounts.models import CASH_SUBACCOUNTS, Account
 from atm_project.authentication import posting_claims
@@ -51,7 +53,9 @@ _REFUSALS: dict[str, type[DomainError]] = {
     "user_no_longer_valid": UserNoLongerValid,
 }
 
-_CALL = "SELECT * FROM ledger_post(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+_CALL = (
+    "SELECT * FROM ledger_post(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
 
 
 def posts_in_sql() -> bool:
@@ -91,13 +95,14 @@ def post(
     origin = current_origin()
     params = [
         kind, user_id, revocation_claim, account_number, to_account, amount, description,
-        day_started, claim and claim.key, claim and claim.fingerprint,
+        timezone.now(), day_started, claim and claim.key, claim and claim.fingerprint,
         timedelta(seconds=settings.IDEMPOTENCY_CLAIM_TIMEOUT), CASH_SUBACCOUNTS,
         settings.AUDIT_CHAIN_KEY, origin.ip, origin.user_agent, origin.request_id,
     ]  # fmt: skip
     row = _call(params)
     if row["replay_status"] is not None:
-        return Replay(row["replay_status"], row["replay_body"], row["replay_transaction"])
+        body = row["replay_body"] and json.loads(row["replay_body"])
+        return Replay(row["replay_status"], body, row["replay_transaction"])
     return _posted(row, kind=kind, amount=amount, description=description, actor_id=user_id)
 
 

@@ -56,13 +56,12 @@ $$;
 -- move the head.
 CREATE FUNCTION audit_append_to_chain(
     chain_name text, action text, actor_id bigint, object_type text, object_id text,
-    ip text, user_agent text, request_id text, data jsonb, mac_key text
+    ip text, user_agent text, request_id text, data jsonb, at timestamptz, mac_key text
 ) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
     seq bigint;
     prev_hash text;
-    at timestamptz;
     data_text text;
     mac text;
 BEGIN
@@ -76,8 +75,6 @@ BEGIN
           FROM audit_auditchain head WHERE head.name = chain_name FOR UPDATE;
     END IF;
     seq := seq + 1;
-    -- Taken under the head's lock, so times never run backwards along a chain.
-    at := clock_timestamp();
     SELECT coalesce(string_agg(audit_mac_field(item.key) || '=' || audit_mac_field(item.value),
                                ',' ORDER BY item.key COLLATE "C"), '')
       INTO data_text FROM jsonb_each_text(data) item;
@@ -197,19 +194,21 @@ BEGIN
 END;
 $$;
 
--- A deposit, withdrawal or transfer, whole. `acted_on` is the customer account the request
+-- A deposit, withdrawal or transfer, whole. `at` is the posting's time, the app server's clock
+-- as for the Python engine (so both engines date postings alike, and tests can set it). `acted_on` is the customer account the request
 -- names (a transfer's source), `target` a transfer's target. Answers either with the posting
 -- (its id and time, and each leg's account, number and balance after) or, for a key already
 -- answered, with the stored answer (`replay_status`, `replay_body`, `replay_transaction`).
 CREATE FUNCTION ledger_post(
     kind text, actor_id bigint, revocation_claim text,
-    acted_on text, target text, amount numeric, description text, day_start timestamptz,
+    acted_on text, target text, amount numeric, description text, at timestamptz,
+    day_start timestamptz,
     claim_key text, claim_fingerprint text, claim_timeout interval,
     cash_subaccounts integer, mac_key text, ip text, user_agent text, request_id text,
     OUT transaction_id uuid, OUT created_at timestamptz, OUT currency text,
     OUT account_id bigint, OUT account_number text, OUT account_balance numeric,
     OUT other_id bigint, OUT other_number text, OUT other_balance numeric,
-    OUT replay_status integer, OUT replay_body jsonb, OUT replay_transaction uuid
+    OUT replay_status integer, OUT replay_body text, OUT replay_transaction uuid
 )
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -235,7 +234,7 @@ BEGIN
     claim := ledger_claim(actor_id, claim_key, claim_fingerprint, claim_timeout);
     IF claim.status = 'completed' THEN
         replay_status := claim.response_status;
-        replay_body := claim.response_body;
+        replay_body := claim.response_body::text;
         replay_transaction := claim.transaction_id;
         RETURN;
     END IF;
@@ -270,7 +269,7 @@ BEGIN
     END LOOP;
 
     -- 4. The checks, in the Python engine's order.
-    created_at := clock_timestamp();
+    created_at := at;
     IF is_transfer THEN
         -- The customer's own accounts may go on to the detailed checks; anyone else's only if
         -- it can receive: one answer for every other target, telling nothing about it.
@@ -330,7 +329,7 @@ BEGIN
             'amount', amount::text, 'currency', account.currency, 'account', account.number,
             'counterparty', CASE WHEN is_transfer THEN other.number ELSE '' END,
             'reverses', NULL, 'description', description),
-        mac_key);
+        created_at, mac_key);
     currency := account.currency;
     account_id := account.id;
     account_number := account.number;
@@ -341,14 +340,15 @@ $$;
 """
 
 DROP = """
-DROP FUNCTION ledger_post(text, bigint, text, text, text, numeric, text, timestamptz, text, text,
-    interval, integer, text, text, text, text);
+DROP FUNCTION ledger_post(text, bigint, text, text, text, numeric, text, timestamptz,
+    timestamptz, text, text, interval, integer, text, text, text, text);
 DROP FUNCTION ledger_require_within_daily_limit(accounts_account, numeric, numeric, timestamptz);
 DROP FUNCTION ledger_require_funds(accounts_account, numeric, numeric);
 DROP FUNCTION ledger_require_active(accounts_account);
 DROP FUNCTION ledger_held(bigint, timestamptz);
 DROP FUNCTION ledger_claim(bigint, text, text, interval);
-DROP FUNCTION audit_append_to_chain(text, text, bigint, text, text, text, text, text, jsonb, text);
+DROP FUNCTION audit_append_to_chain(text, text, bigint, text, text, text, text, text, jsonb,
+    timestamptz, text);
 DROP FUNCTION audit_mac_field(text);
 DROP FUNCTION ledger_refuse(text, text);
 """

@@ -71,7 +71,7 @@ def open_bank() -> Bank:
     customer, stranger, staff = UserFactory(), UserFactory(), UserFactory(is_staff=True)
     accounts = {
         "mine": AccountFactory(owner=customer, balance="500.00"),
-        "savings": AccountFactory(owner=customer, balance="0.00"),
+        "savings": AccountFactory(owner=customer),
         "euros": AccountFactory(owner=customer, currency="EUR", balance="100.00"),
         "theirs": AccountFactory(owner=stranger, balance="300.00"),
     }
