@@ -13,8 +13,11 @@ withdrawal through `_post`; `void_hold` releases it. Funds and the daily limit c
 unexpired holds (`selectors.held_amount`), so every check sees what is reserved. Expiry is read
 from `expires_at` at the moment of the check, taken after the locks: no job has to run for an
 expired hold's money to be available again. Lock order, everywhere: a hold's row (capture, void,
-expire_holds), then accounts in primary-key order, then the audit chain's head. No path takes an
-account and then a hold, so the two cannot deadlock.
+expire_holds), then accounts in primary-key order, then the audit chain of the account the
+movement is about (`audit.services.account_chain`: one row per account, so movements on
+different accounts share no lock at all; deposits and withdrawals lock only the cash
+sub-account of their account's shard). No path takes an account and then a hold, so the two
+cannot deadlock.
 """
 
 import uuid
@@ -46,7 +49,7 @@ from atm_project.problems import (
     SameAccountTransfer,
     TransactionAlreadyReversed,
 )
-from audit.services import record_event
+from audit.services import account_chain, record_event
 
 from . import sql_posting
 from .models import Entry, Hold, Transaction
@@ -344,7 +347,9 @@ def expire_holds(*, now: datetime | None = None, batch_size: int = 500) -> int:
                 .filter(status=Hold.Status.PENDING, expires_at__lte=now)
                 .order_by("expires_at", "pk")[:batch_size]
             )
-            for hold in due:
+            # Each event locks its account's audit chain: in chain-name order, as every
+            # transaction that writes to several chains takes them, so two runs cannot deadlock.
+            for hold in sorted(due, key=lambda hold: account_chain(hold.account_id)):
                 hold.status = Hold.Status.EXPIRED
                 hold.closed_at = now
                 hold.save(update_fields=["status", "closed_at"])
@@ -390,11 +395,13 @@ def _answer(on_posted: OnHeld, hold: Hold) -> None:
 
 
 def _record_hold_event(action: str, hold: Hold, actor, **data) -> None:
-    # Last in the transaction, like every audit record (the chain's head is locked till commit).
+    # Last in the transaction, like every audit record (the account's chain is locked till
+    # commit).
     record_event(
         action=action,
         actor=actor,
         target=hold,
+        chain=account_chain(hold.account_id),
         data={
             "account": hold.account.number,
             "amount": hold.amount,
@@ -576,11 +583,12 @@ def _post(
     posted.legs = entries
     if on_posted is not None:
         on_posted(posted)
-    # Last, in the same transaction: the audit chain's lock is then held only until commit.
+    # Last, in the same transaction: the account's audit chain is then locked only until commit.
     record_event(
         action=f"money.{kind}",
         actor=actor,
         target=posted,
+        chain=account_chain(account.pk),
         data={
             "amount": posted.amount,
             "currency": posted.currency,

@@ -9,7 +9,7 @@ from django.db import connection
 from atm_project.testing.ledger import write_past_the_guards
 from audit.models import AuditEvent
 from audit.services import GENESIS_HASH, compute_hash, record_event
-from audit.verification import verify_chain
+from audit.verification import Position, verify_chain
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +46,7 @@ def test_a_chain_rehashed_without_the_key_does_not_verify(settings):
     rehash_whole_chain_with("a-guess-at-the-key", settings)
     report = verify_chain()
     assert not report.ok
-    assert report.first_bad_event_id == 1
+    assert report.first_bad == Position("bank", 1)
 
 
 def test_the_links_are_macs_under_the_key(settings):
