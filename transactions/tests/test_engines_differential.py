@@ -118,6 +118,11 @@ def apply(bank: Bank, operation: tuple):
     return ("posted", bank.logical(repr(sorted(answer.items()))))
 
 
+def timeless(data: dict) -> list:
+    """An event's data without the moments in it (a hold's expiry), which differ run to run."""
+    return sorted((key, value) for key, value in data.items() if key != "expires_at")
+
+
 def ledger_of(bank: Bank) -> dict:
     """Everything the engines write, in logical terms, in the order it was written."""
     ids = {account.pk: name for name, account in bank.accounts.items()}
@@ -135,7 +140,7 @@ def ledger_of(bank: Bank) -> dict:
                 for t in Transaction.objects.filter(account=account).order_by("created_at")
             ],
             "audit": [
-                (e.seq, e.action, e.object_type, bank.logical(repr(sorted(e.data.items()))))
+                (e.seq, e.action, e.object_type, bank.logical(repr(timeless(e.data))))
                 for e in AuditEvent.objects.filter(chain=f"account:{account.pk}").order_by("seq")
                 if e.action.startswith(("money.", "hold."))
             ],
@@ -151,7 +156,7 @@ def run_on(engine: str, operations_to_run: list[tuple]) -> tuple[list, dict]:
 
 
 @hypothesis_settings(
-    max_examples=25,
+    max_examples=40,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
