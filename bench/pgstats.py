@@ -84,25 +84,37 @@ def track_function_calls(url: str, database: str) -> None:
         conn.execute(f"ALTER DATABASE \"{database}\" SET track_functions = 'pl'")
 
 
-# Client sessions only: autovacuum workers come and go by themselves.
+# Other client sessions of the database, busy ones and all; autovacuum workers come and go by
+# themselves, so they do not count.
 OTHER_SESSIONS = """
-SELECT count(*) FROM pg_stat_activity
+SELECT count(*) FILTER (WHERE state <> 'idle'), count(*) FROM pg_stat_activity
 WHERE datname = %s AND backend_type = 'client backend' AND pid <> pg_backend_pid()
 """
 
 
-def wait_until_idle(url: str, database: str, timeout: float = 30) -> None:
+def wait_until_quiet(url: str, database: str, timeout: float = 60) -> None:
+    """Until no other session of `database` is busy: requests a finished wrk left in flight
+    (queued on a hot row, some of them) have drained, and cannot count in the next run."""
+    _wait_for_sessions(url, database, busy_only=True, timeout=timeout)
+
+
+def wait_until_idle(url: str, database: str, timeout: float = 60) -> None:
     """Until no other session of `database` is left (a stopped server's connections close a
     moment after its processes exit). A backend flushes its statistics before it leaves
     pg_stat_activity, so after this they are complete."""
+    _wait_for_sessions(url, database, busy_only=False, timeout=timeout)
+
+
+def _wait_for_sessions(url: str, database: str, *, busy_only: bool, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     with psycopg.connect(libpq_url(url), autocommit=True) as conn:
         while time.monotonic() < deadline:
-            (others,) = conn.execute(OTHER_SESSIONS, [database]).fetchone()
-            if others == 0:
+            busy, connected = conn.execute(OTHER_SESSIONS, [database]).fetchone()
+            if (busy if busy_only else connected) == 0:
                 return
             time.sleep(0.05)
-    raise BenchError(f"{database}: sessions still open {timeout}s after the server stopped")
+    state = "busy" if busy_only else "open"
+    raise BenchError(f"{database}: sessions still {state} after {timeout}s")
 
 
 def ledger_counters(url: str) -> dict:

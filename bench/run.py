@@ -11,9 +11,10 @@ One run, on a fresh database `atm_bench` (BENCH_DATABASE) on the server DATABASE
    LEDGER_ENGINE=sql, one PL/pgSQL call per movement), a gunicorn of its own on the same database
    and accounts, a 2 s warm-up, then wrk (16 connections) for BENCH_DURATION seconds each:
    transfers between random pairs with an Idempotency-Key and without one, transfers all out of
-   one hot account, deposits all into that account, balance reads. During each run a thread
-   counts, every 25 ms, the backends of the bench database waiting on a lock (pg_locks). Once
-   that server has stopped: PL/pgSQL calls per posted transaction (pg_stat_user_functions), then
+   one hot account, deposits all into that account, balance reads. Each run starts once the
+   requests the previous one left in flight have drained; during it a thread counts, every
+   25 ms, the backends of the bench database waiting on a lock (pg_locks). Once that server has
+   stopped: PL/pgSQL calls per posted transaction (pg_stat_user_functions), then
    `manage.py reconcile` and `manage.py verify_audit_chain`, so a discrepancy names its engine;
 4. once, under the default engine (LEDGER_ENGINE as the environment has it, else the settings'
    default: sql on PostgreSQL): the ATM path (bench/atm.py, BENCH_ATMS machines at once), whole
@@ -73,6 +74,7 @@ from bench.pgstats import (
     ledger_counters,
     track_function_calls,
     wait_until_idle,
+    wait_until_quiet,
 )
 
 ENGINES = ("python", "sql")
@@ -177,6 +179,7 @@ def engine_runs(bench_url: str, engine: str, load: "WrkRunner") -> dict:
         load.run("spread", duration=2)  # warm-up: imports, connections, caches
         runs = {}
         for mode in report.RUNS:
+            wait_until_quiet(bench_url, BENCH_DB)
             with LockWaitSampler(bench_url, BENCH_DB, LOCK_SAMPLE_S) as sampler:
                 runs[mode] = load.run(mode)
             runs[mode]["lock_waits"] = sampler.summary()
