@@ -19,12 +19,17 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, models, transaction
+from django.db.models import Case, F, Value, When
+from django.db.models.functions import Collate, Greatest
 from django.utils import timezone
 
 from .context import USER_AGENT_MAX_LENGTH, current_context, current_request_id_or_blank
 from .models import BANK_CHAIN, AuditChain, AuditEvent
 
 GENESIS_HASH = "0" * 64
+ANCHOR_ACTION = "audit.chains_anchored"
+# Account chains recorded by one anchor event (an event of a few tens of kilobytes).
+ANCHOR_BATCH = 1000
 REDACTED = "[redacted]"
 # Keys whose values are secrets: never stored, whoever passes them.
 _SECRET_KEY = re.compile(
@@ -226,6 +231,59 @@ def _locked_chain(name: str) -> AuditChain:
         ignore_conflicts=True,
     )
     return AuditChain.objects.select_for_update().get(pk=name)
+
+
+def anchor_chains(*, batch_size: int = ANCHOR_BATCH) -> int:
+    """Record on the bank chain where each account chain ends that moved since it was last
+    anchored; return how many chains were recorded.
+
+    Each batch of chains is one `audit.chains_anchored` event, data {"chains": {name: "seq:hash"}},
+    in a transaction of its own; the chains' rows are read without a lock (what they show is
+    committed), then `anchored_seq` moves up to the recorded seq. A chain cut back together with
+    its row after this no longer holds the anchored event, which verify_audit_chain reports; the
+    bank chain itself is covered by --head/--expect-head. Chains are taken in name order, each
+    at most once per run, so a busy trail cannot keep a run going.
+    """
+    anchored, after = 0, ""
+    while True:
+        behind = list(
+            AuditChain.objects.exclude(name=BANK_CHAIN)
+            .filter(last_seq__gt=F("anchored_seq"), name__gt=after)
+            .order_by("name")
+            .values_list("name", "last_seq", "last_hash")[:batch_size]
+        )
+        if behind:
+            _record_anchor(behind)
+            anchored += len(behind)
+            after = behind[-1][0]
+        if len(behind) < batch_size:
+            return anchored
+
+
+def _record_anchor(heads: list[tuple[str, int, str]]) -> AuditEvent:
+    with transaction.atomic():
+        names = [name for name, _, _ in heads]
+        # Account chains before the bank chain, in name (byte) order: the lock order of every
+        # transaction that writes to several chains (expire_holds sorts the same way).
+        rows = AuditChain.objects.select_for_update().filter(name__in=names)
+        list(rows.order_by(_in_byte_order("name")).values_list("name", flat=True))
+        event = record_event(
+            action=ANCHOR_ACTION,
+            data={"chains": {name: f"{seq}:{last_hash}" for name, seq, last_hash in heads}},
+        )
+        recorded = Case(
+            *(When(name=name, then=Value(seq)) for name, seq, _ in heads),
+            output_field=AuditChain._meta.get_field("anchored_seq"),
+        )
+        # Never backwards: a concurrent run may have recorded a later position already.
+        rows.update(anchored_seq=Greatest("anchored_seq", recorded))
+        return event
+
+
+def _in_byte_order(field: str):
+    """Order by code point, as Python sorts strings: PostgreSQL's "C" collation (SQLite's
+    default already is)."""
+    return Collate(field, "C") if connection.vendor == "postgresql" else F(field)
 
 
 def _storable(data: dict) -> dict:

@@ -2,22 +2,27 @@
 
 The bank chain is walked first, then the account chains one after another (in the order of the
 (chain, seq) index). Events are streamed in chunks, and what must be compared with other rows
-(each chain's last event with its AuditChain row) is checked a batch at a time, so memory stays
-flat however long the trail.
+(each chain's last event with its AuditChain row, each anchored "seq:hash" with the stored
+event) is checked a batch at a time, so memory stays flat however long the trail.
 """
 
 import hmac
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import reduce
+from operator import or_
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 
 from .models import BANK_CHAIN, AuditChain, AuditEvent
-from .services import GENESIS_HASH, compute_hash
+from .services import ANCHOR_ACTION, GENESIS_HASH, compute_hash
 
 _CHUNK = 2000
 # Chains whose ends are compared with their rows in one query.
 _BATCH = 500
+# Anchored events looked up in one query (an OR of (chain, seq) pairs: SQLite parses each OR as
+# one level of its expression tree, at most 1000 deep).
+_CLAIMS_BATCH = 200
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,9 @@ def verify_chain(*, on_progress: Callable[[int], None] | None = None) -> ChainRe
     An edited event no longer matches its MAC; an event re-hashed after an edit, deleted,
     inserted, moved to another chain or swapped with another breaks its seq or the link to the
     previous event of its chain; a deleted tail leaves the chain's row pointing past its last
-    event. `on_progress(events_checked)` is called every few thousand events.
+    event; a tail cut back together with the row (or rewritten with the key) no longer holds the
+    events an anchor on the bank chain recorded. `on_progress(events_checked)` is called every
+    few thousand events.
     """
     walk = _Walk(on_progress)
     try:
@@ -82,13 +89,17 @@ class _Walk:
         self.checked = 0
         self.chains = 0
         self.ends = _ChainEnds()
+        self.anchored = _AnchoredEvents()
 
     def bank_chain(self) -> None:
         last = _Link(BANK_CHAIN)
         for event in self._events(AuditEvent.objects.filter(chain=BANK_CHAIN).order_by("seq")):
             last = _follow(last, event)
+            if event.action == ANCHOR_ACTION:
+                self.anchored.add(event)
         self._ended(last)
         self.ends.check()
+        self.anchored.check()
 
     def account_chains(self) -> None:
         accounts = AuditEvent.objects.exclude(chain=BANK_CHAIN).order_by("chain", "seq")
@@ -172,15 +183,77 @@ class _ChainEnds:
         for last in self.pending:
             row = rows.get(last.chain)
             if row is not None and (row.last_seq, row.last_hash) != (last.seq, last.hash):
-                raise _Broken(Position(last.chain, last.seq + 1), _ends_apart(last, row))
+                raise _ends_apart(last, row)
         self.pending = []
 
 
-def _ends_apart(last: _Link, row: AuditChain) -> str:
-    where = f"chain {last.chain} ends at event #{last.seq} but its row records #{row.last_seq}"
+def _ends_apart(last: _Link, row: AuditChain) -> _Broken:
+    ends = f"chain {last.chain} ends at event #{last.seq} but its row records #{row.last_seq}"
     if row.last_seq > last.seq:
-        return f"{where}: events after #{last.seq} were deleted"
-    return f"{where}: its last events were replaced or added by hand"
+        missing = Position(last.chain, last.seq + 1)
+        return _Broken(
+            missing, f"event {missing} is missing: {ends}: events after #{last.seq} were deleted"
+        )
+    # The first event the row does not vouch for.
+    unvouched = Position(last.chain, min(row.last_seq + 1, last.seq))
+    return _Broken(
+        unvouched,
+        f"event {unvouched} does not match its chain's row: {ends}: its last events were "
+        "replaced or added by hand",
+    )
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """An anchor's record of an account chain's event: that event must still be stored."""
+
+    anchor: Position
+    event: Position
+    hash: str
+
+
+class _AnchoredEvents:
+    def __init__(self):
+        self.pending: list[_Claim] = []
+
+    def add(self, anchor_event: AuditEvent) -> None:
+        anchor = Position(anchor_event.chain, anchor_event.seq)
+        chains = anchor_event.data.get("chains")
+        if not isinstance(chains, dict):
+            raise _Broken(anchor, f"anchor {anchor} records no chains")
+        for name, link in chains.items():
+            seq, _, mac = str(link).partition(":")
+            if not seq.isdigit() or len(mac) != 64:
+                raise _Broken(anchor, f"anchor {anchor} records {name} as {link!r}, not SEQ:MAC")
+            self.pending.append(_Claim(anchor, Position(name, int(seq)), mac))
+            if len(self.pending) >= _CLAIMS_BATCH:
+                self.check()
+
+    def check(self) -> None:
+        if not self.pending:
+            return
+        wanted = reduce(or_, (Q(chain=c.event.chain, seq=c.event.seq) for c in self.pending))
+        stored = {
+            Position(chain, seq): mac
+            for chain, seq, mac in AuditEvent.objects.filter(wanted).values_list(
+                "chain", "seq", "hash"
+            )
+        }
+        for claim in self.pending:
+            mac = stored.get(claim.event)
+            if mac is None:
+                raise _Broken(
+                    claim.event,
+                    f"event {claim.event} is missing, though anchor {claim.anchor} recorded "
+                    "it: its chain was cut back",
+                )
+            if not hmac.compare_digest(mac, claim.hash):
+                raise _Broken(
+                    claim.event,
+                    f"event {claim.event} is not the one anchor {claim.anchor} recorded: its "
+                    "chain was rewritten",
+                )
+        self.pending = []
 
 
 @dataclass(frozen=True)

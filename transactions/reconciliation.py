@@ -179,11 +179,11 @@ def audit_events_without_transactions() -> list[Finding]:
     posted = {str(txn_id) for txn_id in Transaction.objects.values_list("id", flat=True)}
     return [
         Finding(
-            "audit", f"audit event #{event_id}", f"names transaction {txn_id}, which is missing"
+            "audit", f"audit event {chain} #{seq}", f"names transaction {txn_id}, which is missing"
         )
-        for event_id, txn_id in AuditEvent.objects.filter(**_MONEY_EVENTS)
-        .order_by("id")
-        .values_list("id", "object_id")
+        for chain, seq, txn_id in AuditEvent.objects.filter(**_MONEY_EVENTS)
+        .order_by("chain", "seq")
+        .values_list("chain", "seq", "object_id")
         if txn_id not in posted
     ]
 

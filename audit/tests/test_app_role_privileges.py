@@ -7,7 +7,8 @@ from contextlib import contextmanager
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from audit.services import record_event
+from audit.services import account_chain, anchor_chains, record_event
+from audit.verification import verify_chain
 
 pytestmark = pytest.mark.django_db
 
@@ -58,8 +59,11 @@ def test_the_app_role_cannot_remove_the_guards_nor_the_events(app_role, sql):
         cursor.execute(sql)
 
 
-def test_the_app_role_can_still_append(app_role):
+def test_the_app_role_can_still_append_start_account_chains_and_anchor_them(app_role):
     record_event(action="test.first")
     with acting_as(app_role):
         event = record_event(action="test.as_app")
-    assert event.seq == 2
+        first_of_account = record_event(action="test.money", chain=account_chain(1))
+        anchored = anchor_chains()
+    assert (event.seq, first_of_account.seq, anchored) == (2, 1, 1)
+    assert verify_chain().ok

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from accounts.models import Account
-from audit.services import record_event
+from audit.services import account_chain, record_event
 from transactions.models import Entry, Transaction
 from transactions.reconciliation import reconcile
 
@@ -43,8 +43,12 @@ def test_a_balanced_transaction_inserted_by_hand_is_found(account, other_account
 def test_a_money_event_without_its_transaction_is_found(account):
     missing = uuid.uuid4()
     event = record_event(
-        action="money.deposit", object_type="transactions.transaction", object_id=missing
+        action="money.deposit",
+        object_type="transactions.transaction",
+        object_id=missing,
+        chain=account_chain(account.pk),
     )
     findings = reconcile().findings
-    assert [(f.check, f.subject) for f in findings] == [("audit", f"audit event #{event.id}")]
+    subject = f"audit event account:{account.pk} #{event.seq}"
+    assert [(f.check, f.subject) for f in findings] == [("audit", subject)]
     assert str(missing) in findings[0].detail
