@@ -1,5 +1,6 @@
 """Ledger invariants, checked with aggregate queries over the whole ledger."""
 
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -7,7 +8,7 @@ from decimal import Decimal
 from django.db.models import BigIntegerField, Count, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Cast, Coalesce, Round
 
-from accounts.models import Account
+from accounts.models import CASH_SUBACCOUNTS, Account
 from audit.models import AuditEvent
 
 from .models import Entry, Hold, Transaction
@@ -127,6 +128,30 @@ def negative_customer_balances() -> list[Finding]:
         Finding("negative", f"account {account.number}", f"balance {account.balance} below zero")
         for account in accounts.order_by("number")
     ]
+
+
+def missing_cash_subaccounts() -> list[Finding]:
+    """Every currency in use has all its cash sub-accounts: a deposit or withdrawal of an
+    account whose shard has none would fail."""
+    shards = defaultdict(set)
+    for currency, shard in Account.objects.filter(kind=Account.Kind.INTERNAL).values_list(
+        "currency", "cash_shard"
+    ):
+        shards[currency].add(shard)
+    in_use = set(Account.objects.order_by().values_list("currency", flat=True).distinct())
+    findings = []
+    for currency in sorted(in_use):
+        missing = sorted(set(range(CASH_SUBACCOUNTS)) - shards[currency])
+        if missing:
+            findings.append(
+                Finding(
+                    "cash",
+                    f"currency {currency}",
+                    f"no cash sub-account for shard(s) {', '.join(map(str, missing))} "
+                    f"of {CASH_SUBACCOUNTS}",
+                )
+            )
+    return findings
 
 
 def broken_reversal_links() -> list[Finding]:
@@ -262,6 +287,11 @@ CHECKS = [
         legs_in_another_currency,
     ),
     ("negative", "no customer balance below zero", negative_customer_balances),
+    (
+        "cash",
+        f"every currency in use has its {CASH_SUBACCOUNTS} cash sub-accounts",
+        missing_cash_subaccounts,
+    ),
     (
         "reversal",
         "each reversal exactly undoes one transaction marked reversed",
