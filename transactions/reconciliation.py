@@ -9,7 +9,8 @@ from django.db.models import BigIntegerField, Count, F, OuterRef, Q, Subquery, S
 from django.db.models.functions import Cast, Coalesce, Round
 
 from accounts.models import CASH_SUBACCOUNTS, Account
-from audit.models import AuditEvent
+from audit.models import BANK_CHAIN, AuditEvent
+from audit.services import account_chain
 
 from .models import Entry, Hold, Transaction
 
@@ -201,16 +202,32 @@ def transactions_without_audit_events() -> list[Finding]:
 
 
 def audit_events_without_transactions() -> list[Finding]:
-    posted = {str(txn_id) for txn_id in Transaction.objects.values_list("id", flat=True)}
-    return [
-        Finding(
-            "audit", f"audit event {chain} #{seq}", f"names transaction {txn_id}, which is missing"
-        )
-        for chain, seq, txn_id in AuditEvent.objects.filter(**_MONEY_EVENTS)
+    """Each money event names a transaction that exists and, unless it predates the account
+    chains (those are on the bank chain), sits on the chain of that transaction's account: both
+    posting engines must name chains alike."""
+    account_of = {
+        str(txn_id): account_id
+        for txn_id, account_id in Transaction.objects.values_list("id", "account_id")
+    }
+    events = (
+        AuditEvent.objects.filter(**_MONEY_EVENTS)
         .order_by("chain", "seq")
         .values_list("chain", "seq", "object_id")
-        if txn_id not in posted
+    )
+    return [
+        Finding("audit", f"audit event {chain} #{seq}", problem)
+        for chain, seq, txn_id in events
+        if (problem := _money_event_problem(chain, txn_id, account_of))
     ]
+
+
+def _money_event_problem(chain: str, txn_id: str, account_of: dict[str, int]) -> str:
+    if txn_id not in account_of:
+        return f"names transaction {txn_id}, which is missing"
+    own_chain = account_chain(account_of[txn_id])
+    if chain not in (BANK_CHAIN, own_chain):
+        return f"names transaction {txn_id}, whose account's chain is {own_chain}"
+    return ""
 
 
 def broken_hold_links() -> list[Finding]:
@@ -299,7 +316,8 @@ CHECKS = [
     ),
     (
         "audit",
-        "every transaction has its audit event, and every money event its transaction",
+        "every transaction has its audit event, and every money event its transaction, on its "
+        "account's chain",
         lambda: transactions_without_audit_events() + audit_events_without_transactions(),
     ),
     (
