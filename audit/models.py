@@ -29,7 +29,7 @@ class AuditEventQuerySet(models.QuerySet):
         raise AuditLogIsAppendOnly("Audit events are never updated.")
 
     def bulk_create(self, objs, *args, **kwargs):
-        # A bulk insert would bypass the chain head: every event goes through record_event.
+        # A bulk insert would bypass the chains' rows: every event goes through record_event.
         raise AuditLogIsAppendOnly("Audit events are appended one by one by record_event.")
 
     def update_or_create(self, *args, **kwargs):

@@ -20,7 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, models, transaction
 from django.db.models import Case, F, Value, When
-from django.db.models.functions import Collate, Greatest
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from .context import USER_AGENT_MAX_LENGTH, current_context, current_request_id_or_blank
@@ -66,12 +66,12 @@ def record_event(
     Call it inside the `transaction.atomic` of what it records, as late as possible (the chain's
     row stays locked until that transaction ends) and after every other lock the transaction
     takes, so lock order is always "business rows, then chain rows"; a transaction that writes
-    to several chains takes account chains (in name order) before the bank chain. Outside a
-    transaction it opens its own. Costs three queries: lock the chain's row, insert the event,
-    move the row (two more the first time a chain is used: its row is created). `target` names
-    the object (its model label and primary key); `object_type`/`object_id` do so for something
-    that is not a model instance. Secrets in `data` are redacted, card numbers masked. An
-    account chain's data holds scalars only (its MAC is plain text, see `account_chain_mac`).
+    to several chains takes account chains before the bank chain. Outside a transaction it
+    opens its own. Costs three queries: lock the chain's row, insert the event, move the row
+    (two more the first time a chain is used: its row is created). `target` names the object
+    (its model label and primary key); `object_type`/`object_id` do so for something that is
+    not a model instance. Secrets in `data` are redacted, card numbers masked. An account
+    chain's data holds scalars only (its MAC is plain text, see `account_chain_mac`).
     """
     if target is not None:
         object_type = target._meta.label_lower
@@ -242,7 +242,8 @@ def anchor_chains(*, batch_size: int = ANCHOR_BATCH) -> int:
     committed), then `anchored_seq` moves up to the recorded seq. A chain cut back together with
     its row after this no longer holds the anchored event, which verify_audit_chain reports; the
     bank chain itself is covered by --head/--expect-head. Chains are taken in name order, each
-    at most once per run, so a busy trail cannot keep a run going.
+    at most once per run, so a busy trail cannot keep a run going; a chain whose row a movement
+    holds locked right now is left for the next run.
     """
     anchored, after = 0, ""
     while True:
@@ -253,21 +254,26 @@ def anchor_chains(*, batch_size: int = ANCHOR_BATCH) -> int:
             .values_list("name", "last_seq", "last_hash")[:batch_size]
         )
         if behind:
-            _record_anchor(behind)
-            anchored += len(behind)
+            anchored += _record_anchor(behind)
             after = behind[-1][0]
         if len(behind) < batch_size:
             return anchored
 
 
-def _record_anchor(heads: list[tuple[str, int, str]]) -> AuditEvent:
+def _record_anchor(heads: list[tuple[str, int, str]]) -> int:
+    """Anchor these (name, seq, hash) links; returns how many were (the others were busy)."""
     with transaction.atomic():
-        names = [name for name, _, _ in heads]
-        # Account chains before the bank chain, in name (byte) order: the lock order of every
-        # transaction that writes to several chains (expire_holds sorts the same way).
-        rows = AuditChain.objects.select_for_update().filter(name__in=names)
-        list(rows.order_by(_in_byte_order("name")).values_list("name", flat=True))
-        event = record_event(
+        # SKIP LOCKED: an anchor never waits for a movement (so it cannot deadlock with one)
+        # and holds the rows it takes only for its own short transaction, account chains
+        # before the bank chain like every transaction that writes to several chains.
+        rows = AuditChain.objects.select_for_update(skip_locked=True).filter(
+            name__in=[name for name, _, _ in heads]
+        )
+        free = set(rows.values_list("name", flat=True))
+        heads = [head for head in heads if head[0] in free]
+        if not heads:
+            return 0
+        record_event(
             action=ANCHOR_ACTION,
             data={"chains": {name: f"{seq}:{last_hash}" for name, seq, last_hash in heads}},
         )
@@ -276,14 +282,10 @@ def _record_anchor(heads: list[tuple[str, int, str]]) -> AuditEvent:
             output_field=AuditChain._meta.get_field("anchored_seq"),
         )
         # Never backwards: a concurrent run may have recorded a later position already.
-        rows.update(anchored_seq=Greatest("anchored_seq", recorded))
-        return event
-
-
-def _in_byte_order(field: str):
-    """Order by code point, as Python sorts strings: PostgreSQL's "C" collation (SQLite's
-    default already is)."""
-    return Collate(field, "C") if connection.vendor == "postgresql" else F(field)
+        AuditChain.objects.filter(name__in=free).update(
+            anchored_seq=Greatest("anchored_seq", recorded)
+        )
+        return len(heads)
 
 
 def _storable(data: dict) -> dict:

@@ -347,8 +347,8 @@ def expire_holds(*, now: datetime | None = None, batch_size: int = 500) -> int:
                 .filter(status=Hold.Status.PENDING, expires_at__lte=now)
                 .order_by("expires_at", "pk")[:batch_size]
             )
-            # Each event locks its account's audit chain: in chain-name order, as every
-            # transaction that writes to several chains takes them, so two runs cannot deadlock.
+            # Each event locks its account's audit chain: in chain-name order, so two runs whose
+            # batches share accounts take them in the same order and cannot deadlock.
             for hold in sorted(due, key=lambda hold: account_chain(hold.account_id)):
                 hold.status = Hold.Status.EXPIRED
                 hold.closed_at = now

@@ -2,6 +2,7 @@
 forward; verification reads and never writes."""
 
 import re
+import threading
 from io import StringIO
 
 import pytest
@@ -120,3 +121,32 @@ def test_postgres_lets_an_anchor_move_forward_up_to_the_last_event(anchored_then
     with connection.cursor() as cursor:
         cursor.execute("UPDATE audit_auditchain SET anchored_seq = last_seq")
     assert anchored_seq(account_chain(1)) == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_anchor_skips_a_chain_a_movement_holds_and_never_waits_for_it(requires_postgres):
+    busy, idle = account_chain(1), account_chain(2)
+    append(busy)
+    append(idle)
+    locked, release = threading.Event(), threading.Event()
+
+    def movement_in_progress():
+        try:
+            with transaction.atomic():
+                AuditChain.objects.select_for_update().get(name=busy)
+                locked.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=movement_in_progress)
+    holder.start()
+    try:
+        assert locked.wait(10)
+        assert anchor_chains() == 1  # at once: the idle chain only
+        assert (anchored_seq(busy), anchored_seq(idle)) == (0, 1)
+    finally:
+        release.set()
+        holder.join(10)
+    assert anchor_chains() == 1  # the busy one, next run
+    assert anchored_seq(busy) == 1

@@ -11,9 +11,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from accounts.models import Account
+from accounts.models import CASH_SUBACCOUNTS, Account
 from accounts.services import freeze_account
 from accounts.tests.factories import issue_test_card
+from atm_project.testing.ledger import cash_subaccount_of
 from audit.models import AuditEvent
 from backoffice.models import ApprovalRequest
 from transactions import services as ledger
@@ -229,6 +230,26 @@ def test_the_account_page_shows_its_pending_holds_and_not_expired_ones(
     assert reverse("admin:transactions_hold_change", args=[pending.pk]) in html
     assert "40.00 USD" in html
     assert reverse("admin:transactions_hold_change", args=[expired.pk]) not in html
+
+
+def test_the_banks_cash_position_is_the_sum_of_its_sub_accounts(
+    account, other_account, account_factory, auditor, staff_client
+):
+    """Funding deposits of 500.00 and 300.00 and a withdrawal of 50.00 land on the cash
+    sub-accounts of three shards; the list and each sub-account's page show the whole."""
+    third = account_factory()
+    ledger.withdraw(account_number=account.number, amount=Decimal("50"), actor=account.owner)
+    ledger.deposit(account_number=third.number, amount=Decimal("0.25"), actor=third.owner)
+    assert len({cash_subaccount_of(a).pk for a in (account, other_account, third)}) == 3
+    client = staff_client(auditor)
+    listed = client.get(changelist(Account)).content.decode()
+    assert "<strong>-750.25 USD</strong>" in listed
+    cash = cash_subaccount_of(account)
+    page = client.get(reverse("admin:accounts_account_change", args=[cash.pk])).content.decode()
+    assert f"Cash sub-account {cash.cash_shard} of {CASH_SUBACCOUNTS} in USD" in page
+    assert "<strong>-750.25 USD</strong>" in page
+    customer_page = client.get(reverse("admin:accounts_account_change", args=[account.pk]))
+    assert "Bank cash" not in customer_page.content.decode()
 
 
 def test_the_statement_downloads_as_csv(busy_account, auditor, staff_client):

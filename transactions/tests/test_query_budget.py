@@ -21,8 +21,8 @@ from transactions.models import Transaction
 
 # The user (simplejwt, so revoked and deactivated customers are refused at once), the account lock,
 # what pending holds reserve on the source (one sum over the partial index of pending holds), the
-# transaction, the balances (one UPDATE), the entries, and the audit event (lock the chain head,
-# insert, move the head).
+# transaction, the balances (one UPDATE), the entries, and the audit event (lock the source
+# account's audit chain row, insert, move the row).
 TRANSFER_BUDGET = 9
 # An Idempotency-Key adds its claim INSERT and its answer UPDATE.
 IDEMPOTENT_TRANSFER_BUDGET = 11

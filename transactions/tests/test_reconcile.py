@@ -101,6 +101,15 @@ def test_a_bank_cash_account_changed_behind_the_ledgers_back_is_named_too(busy_l
     assert [f.subject for f in reconcile().findings] == [f"account {cash.number}"]
 
 
+def test_a_missing_cash_subaccount_is_named(busy_ledger):
+    unused = Account.objects.filter(kind="internal", currency="EUR", entries__isnull=True)
+    shard = unused.order_by("cash_shard").first().cash_shard
+    unused.filter(cash_shard=shard).delete()
+    findings = reconcile().findings
+    assert [(f.check, f.subject) for f in findings] == [("cash", "currency EUR")]
+    assert f"shard(s) {shard} of {CASH_SUBACCOUNTS}" in findings[0].detail
+
+
 def test_a_transaction_whose_entries_do_not_sum_to_zero_is_named(
     busy_ledger, without_double_entry_triggers
 ):

@@ -43,8 +43,8 @@ class Command(BaseCommand):
             )
         self.stdout.write(
             self.style.SUCCESS(
-                f"Audit chain intact: {report.events_checked} events verified "
-                f"in {report.chains_checked} chains."
+                f"Audit chain intact: {report.events_checked} events verified in "
+                f"{report.chains_checked} chain{'' if report.chains_checked == 1 else 's'}."
             )
         )
         if options["head"]:
