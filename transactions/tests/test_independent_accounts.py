@@ -1,6 +1,7 @@
 """Movements on different accounts share no lock (PostgreSQL, real threads).
 
-One deposit is held open at its very end, after its audit append, so its transaction holds
+One deposit is held open at its very end, after its audit append (on the SQL engine: after its
+one call, inside a transaction left open), so its transaction holds
 every lock a movement takes: its account, the cash sub-account of its shard and its account's
 audit chain. Meanwhile deposits, withdrawals, captures and transfers on other accounts, all of
 which used to share the bank's one cash account and one audit chain head with it, must complete;
@@ -14,7 +15,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from accounts.models import CASH_SUBACCOUNTS, Account
 from accounts.services import cash_shard_of
@@ -44,23 +45,40 @@ def in_thread(pool: ThreadPoolExecutor, call: Callable[[], object]) -> Future:
 
 
 @contextmanager
-def deposit_held_open(pool, account: Account, monkeypatch) -> Iterator[Future]:
-    """A real deposit of 1.00 on `account`, stopped right after its audit append, with its
-    transaction and every lock it took still open until the block ends."""
-    appended, release = threading.Event(), threading.Event()
-    record_event = services.record_event
+def deposit_held_open(pool, account: Account, monkeypatch, engine: str) -> Iterator[Future]:
+    """A real deposit of 1.00 on `account`, stopped once it has written everything, audit link
+    included, with its transaction and every lock it took still open until the block ends."""
+    written, release = threading.Event(), threading.Event()
 
-    def record_then_hold(**event):
-        recorded = record_event(**event)
-        if recorded.data.get("account") == account.number and not release.is_set():
-            appended.set()
-            release.wait(3 * WAIT)
-        return recorded
+    def hold_here():
+        written.set()
+        release.wait(3 * WAIT)
 
-    monkeypatch.setattr(services, "record_event", record_then_hold)
-    held = in_thread(pool, lambda: deposit(account))
+    if engine == "sql":
+        # The SQL engine's one call, inside a transaction, runs in a savepoint: the transaction
+        # keeps every lock the call took until it ends.
+        def held_deposit():
+            with transaction.atomic():
+                posted = deposit(account)
+                hold_here()
+                return posted
+    else:
+        record_event = services.record_event
+
+        def record_then_hold(**event):
+            recorded = record_event(**event)
+            if recorded.data.get("account") == account.number and not release.is_set():
+                hold_here()
+            return recorded
+
+        monkeypatch.setattr(services, "record_event", record_then_hold)
+
+        def held_deposit():
+            return deposit(account)
+
+    held = in_thread(pool, held_deposit)
     try:
-        assert appended.wait(WAIT), "the held deposit never reached its audit append"
+        assert written.wait(WAIT), "the held deposit never wrote its audit link"
         yield held
     finally:
         release.set()
@@ -98,7 +116,9 @@ def bank(requires_postgres, user):
     return held, same_shard[0], other_shards
 
 
-def test_movements_on_other_accounts_complete_while_one_holds_its_locks(bank, monkeypatch):
+def test_movements_on_other_accounts_complete_while_one_holds_its_locks(
+    bank, monkeypatch, ledger_engine
+):
     held, same_shard, (a, b, c, d, e, f, *_) = bank
     independent = {
         "deposit, another shard": lambda: deposit(a),
@@ -109,7 +129,7 @@ def test_movements_on_other_accounts_complete_while_one_holds_its_locks(bank, mo
         "transfer from the held account's shard": lambda: transfer(same_shard, f),
     }
     with ThreadPoolExecutor(max_workers=len(independent) + 2) as pool:
-        with deposit_held_open(pool, held, monkeypatch) as held_deposit:
+        with deposit_held_open(pool, held, monkeypatch, ledger_engine) as held_deposit:
             running = {name: in_thread(pool, call) for name, call in independent.items()}
             done, _ = wait(running.values(), timeout=WAIT)
             stuck = [name for name, future in running.items() if future not in done]
