@@ -167,7 +167,7 @@ def _change_status(*, number: str, actor, reason: str, from_status: str, to_stat
     require_reason(reason)
     with transaction.atomic():
         account = lock_accounts(numbers=[number]).get(number)
-        # The bank's own cash accounts are not customer accounts and have no such states.
+        # The bank's cash sub-accounts are not customer accounts and have no such states.
         if account is None or account.is_internal:
             raise AccountNotFound(f"No customer account {number}.")
         if account.status != from_status:

@@ -137,7 +137,8 @@ class _Walk:
             yield event
 
     def _ended(self, last: _Link) -> None:
-        self.chains += 1
+        if last.seq:  # the bank chain may have no events yet
+            self.chains += 1
         self.ends.add(last)
 
 

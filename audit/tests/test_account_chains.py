@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from atm_project.testing.ledger import write_past_the_guards
+from audit import verification
 from audit.models import AuditEvent
 from audit.services import account_chain, anchor_chains, compute_hash
 from audit.verification import Position, verify_chain
@@ -77,6 +78,22 @@ def test_an_intact_trail_with_anchors_verifies(chains, capsys):
     assert report.chains_checked == 3
     call_command("verify_audit_chain")
     assert "3 chains" in capsys.readouterr().out
+
+
+@pytest.fixture
+def tiny_batches(monkeypatch):
+    """Every batched lookup runs while events are still being streamed (on PostgreSQL through
+    a server-side cursor), as on a long trail."""
+    monkeypatch.setattr(verification, "_CHUNK", 2)
+    monkeypatch.setattr(verification, "_BATCH", 1)
+    monkeypatch.setattr(verification, "_CLAIMS_BATCH", 1)
+
+
+def test_a_long_trail_is_checked_in_batches_while_streaming(chains, tiny_batches):
+    anchor_chains()
+    assert verify_chain().ok
+    cut_tail(chains[1])
+    broken_at(Position(chains[1], 4), "missing")
 
 
 def test_an_edited_money_event_is_named(chains):

@@ -234,7 +234,7 @@ def test_transfer_to_an_unknown_account_is_400_on_to_account(auth_client, accoun
     assert ledger_snapshot() == before
 
 
-def test_transfer_to_the_banks_cash_account_is_400_like_an_unknown_one(auth_client, account):
+def test_transfer_to_a_banks_cash_sub_account_is_400_like_an_unknown_one(auth_client, account):
     cash = cash_subaccount_of(account)
     response = auth_client.post(
         TRANSFERS,

@@ -95,7 +95,7 @@ def test_the_report_names_the_failing_check_and_the_account(busy_ledger):
     assert f"[balance] account {account.number}" in err.getvalue()
 
 
-def test_a_bank_cash_account_changed_behind_the_ledgers_back_is_named_too(busy_ledger):
+def test_a_bank_cash_sub_account_changed_behind_the_ledgers_back_is_named_too(busy_ledger):
     cash = cash_subaccount_of(busy_ledger["account"])
     Account.objects.filter(pk=cash.pk).update(balance=cash.balance + Decimal("0.01"))
     assert [f.subject for f in reconcile().findings] == [f"account {cash.number}"]

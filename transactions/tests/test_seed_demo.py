@@ -44,7 +44,7 @@ def test_seed_demo_creates_the_demo_customer_and_accounts():
     } == DEMO_ACCOUNTS
     assert all(a.owner == demo and a.currency == "USD" for a in customer_accounts)
     assert all(a.status == "active" for a in customer_accounts)
-    # Funded by real deposits against the bank's cash account: the ledger reconciles.
+    # Funded by real deposits against the bank's cash sub-accounts: the ledger reconciles.
     for number, (_, balance) in DEMO_ACCOUNTS.items():
         (entry,) = Entry.objects.filter(account__number=number)
         assert (entry.kind, entry.amount) == ("deposit", balance)
