@@ -68,9 +68,13 @@ BEGIN
     SELECT head.last_seq, head.last_hash INTO seq, prev_hash
       FROM audit_auditchain head WHERE head.name = chain_name FOR UPDATE;
     IF NOT FOUND THEN
-        -- The chain's first event: a concurrent first event may insert the head too.
+        -- A new chain (or a flushed test database): its row starts from the chain's last event,
+        -- as audit.services._locked_chain does; a concurrent first writer's row wins.
         INSERT INTO audit_auditchain (name, last_seq, last_hash, anchored_seq)
-        VALUES (chain_name, 0, repeat('0', 64), 0) ON CONFLICT (name) DO NOTHING;
+        SELECT chain_name, coalesce(max(event.seq), 0),
+               coalesce((array_agg(event.hash ORDER BY event.seq DESC))[1], repeat('0', 64)), 0
+          FROM audit_auditevent event WHERE event.chain = chain_name
+        ON CONFLICT (name) DO NOTHING;
         SELECT head.last_seq, head.last_hash INTO seq, prev_hash
           FROM audit_auditchain head WHERE head.name = chain_name FOR UPDATE;
     END IF;

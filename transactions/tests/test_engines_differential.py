@@ -200,3 +200,33 @@ def test_the_engines_are_compared_on_refusals_too():
     }
     assert sql_answers == python_answers
     assert sql_ledger == python_ledger
+
+
+def test_an_api_movement_is_linked_with_its_origin_alike_on_both_engines(client_for):
+    """Over HTTP the event carries the caller's address, user agent and request id: both engines
+    key them into the account's chain the same way, and the trail verifies."""
+    events = {}
+    for engine in ("python", "sql"):
+        with override_settings(LEDGER_ENGINE=engine):
+            bank = open_bank()
+            response = client_for(bank.customer).post(
+                f"/api/v1/accounts/{bank.number('mine')}/deposit/",
+                {"amount": "12.34", "description": "über"},
+                format="json",
+                HTTP_USER_AGENT="ATM/2.0 (lobby)",
+                REMOTE_ADDR="203.0.113.9",
+            )
+            assert response.status_code == 201, response.content
+            event = AuditEvent.objects.get(object_id=response.json()["id"])
+            assert event.request_id == response["X-Request-ID"]
+            events[engine] = (
+                str(event.ip),
+                event.user_agent,
+                event.action,
+                bank.logical(repr(timeless(event.data))),
+            )
+
+    assert events["sql"] == events["python"]
+    assert events["sql"][:2] == ("203.0.113.9", "ATM/2.0 (lobby)")
+    report = verify_chain()
+    assert report.ok, report.problem
