@@ -4,6 +4,14 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+# The bank's cash of each currency is split over this many internal sub-accounts; a customer
+# account posts its cash legs against sub-account `pk % CASH_SUBACCOUNTS`, so deposits and
+# withdrawals on different accounts do not all queue for one cash row's lock. A constant, not a
+# setting: the sub-accounts must exist in the database (migration accounts 0005 creates them,
+# `accounts.services.ensure_cash_subaccounts` for a new currency), and the ledger's SQL function
+# receives this number from Python on every call.
+CASH_SUBACCOUNTS = 16
+
 
 def default_daily_withdrawal_limit() -> Decimal:
     return settings.DEFAULT_DAILY_WITHDRAWAL_LIMIT
@@ -13,8 +21,9 @@ class Account(models.Model):
     class Kind(models.TextChoices):
         CHECKING = "checking", "Checking"
         SAVINGS = "savings", "Savings"
-        # The bank's own cash account for a currency: the other leg of every deposit and
-        # withdrawal. It has no owner and, being the bank's side, may go negative.
+        # One of the bank's cash sub-accounts of a currency: the other leg of the deposits and
+        # withdrawals of the customer accounts of its shard. It has no owner and, being the
+        # bank's side, may go negative; the bank's cash position is the sum over the shards.
         INTERNAL = "internal", "Internal (bank cash)"
 
     class Status(models.TextChoices):
@@ -39,6 +48,8 @@ class Account(models.Model):
         max_digits=18, decimal_places=2, default=default_daily_withdrawal_limit
     )
     opened_at = models.DateTimeField(auto_now_add=True)
+    # Internal (bank cash) accounts only: which of the currency's cash sub-accounts this is.
+    cash_shard = models.PositiveSmallIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-opened_at", "-id"]
@@ -60,9 +71,19 @@ class Account(models.Model):
                 condition=Q(daily_withdrawal_limit__gte=0), name="account_daily_limit_not_negative"
             ),
             models.UniqueConstraint(
-                fields=["currency"],
+                fields=["currency", "cash_shard"],
                 condition=Q(kind="internal"),
-                name="account_one_cash_account_per_currency",
+                name="account_one_cash_subaccount_per_shard",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="internal", cash_shard__isnull=False)
+                | (~Q(kind="internal") & Q(cash_shard__isnull=True)),
+                name="account_cash_shard_iff_internal",
+            ),
+            models.CheckConstraint(
+                condition=Q(cash_shard__isnull=True)
+                | Q(cash_shard__gte=0, cash_shard__lt=CASH_SUBACCOUNTS),
+                name="account_cash_shard_in_range",
             ),
         ]
 

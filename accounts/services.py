@@ -5,7 +5,8 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q, Subquery
+from django.db.models import Exists, OuterRef, Q
+from django.db.models.functions import Mod
 
 from atm_project.problems import (
     AccountNotActive,
@@ -16,7 +17,7 @@ from atm_project.problems import (
 )
 from audit.services import record_event
 
-from .models import Account
+from .models import CASH_SUBACCOUNTS, Account
 from .numbers import luhn_check_digit
 
 ACCOUNT_NUMBER_BODY_DIGITS = 9
@@ -28,18 +29,29 @@ def lock_accounts(*, numbers: Iterable[str], with_cash_account: bool = False) ->
 
     One query. Every service that moves money locks through here, so two transfers between the
     same accounts in opposite directions take the locks in the same order and cannot deadlock.
-    `with_cash_account` also locks the bank's cash account of those accounts' currency (the
-    other leg of a deposit or withdrawal) in the same query and the same order.
+    `with_cash_account` also locks, for each customer account named, the bank's cash sub-account
+    of its currency and shard (the other leg of a deposit or withdrawal; `cash_shard_of`), in
+    the same query and the same order: only the one sub-account, so movements on accounts of
+    other shards do not wait for it.
     Must be called inside a transaction. On SQLite it is a plain read: IMMEDIATE transactions
     already hold the database's single write lock.
     """
     numbers = set(numbers)
     wanted = Q(number__in=numbers)
     if with_cash_account:
-        currencies = Account.objects.filter(number__in=numbers).values("currency")
-        wanted |= Q(kind=Account.Kind.INTERNAL, currency__in=Subquery(currencies))
+        served = (
+            Account.objects.filter(number__in=numbers, currency=OuterRef("currency"))
+            .annotate(shard=Mod("pk", CASH_SUBACCOUNTS))
+            .filter(shard=OuterRef("cash_shard"))
+        )
+        wanted |= Q(Exists(served), kind=Account.Kind.INTERNAL)
     locked = Account.objects.select_for_update(of=("self",)).filter(wanted).order_by("pk")
     return {account.number: account for account in locked}
+
+
+def cash_shard_of(account: Account) -> int:
+    """Which of its currency's cash sub-accounts takes a customer account's cash legs."""
+    return account.pk % CASH_SUBACCOUNTS
 
 
 def generate_account_number() -> str:
@@ -67,9 +79,9 @@ def _create_with_fresh_number(find_existing=lambda: None, **fields) -> Account:
 
 
 def open_account(*, owner, kind: str = Account.Kind.CHECKING, currency: str = "USD") -> Account:
-    # The cash account exists before any account of its currency, so deposits and withdrawals
-    # can always lock it.
-    get_or_create_cash_account(currency=currency)
+    # The cash sub-accounts exist before any account of their currency, so deposits and
+    # withdrawals can always lock theirs.
+    ensure_cash_subaccounts(currency=currency)
     with transaction.atomic():
         account = _create_with_fresh_number(owner=owner, kind=kind, currency=currency)
         record_event(
@@ -81,14 +93,20 @@ def open_account(*, owner, kind: str = Account.Kind.CHECKING, currency: str = "U
     return account
 
 
-def get_or_create_cash_account(*, currency: str) -> Account:
-    """The bank's internal cash account for a currency, created the first time it is needed."""
-    return _create_with_fresh_number(
-        find_existing=Account.objects.filter(kind=Account.Kind.INTERNAL, currency=currency).first,
-        owner=None,
-        kind=Account.Kind.INTERNAL,
-        currency=currency,
-    )
+def ensure_cash_subaccounts(*, currency: str) -> None:
+    """Create whichever of the bank's CASH_SUBACCOUNTS cash sub-accounts of a currency do not
+    exist yet. One query when they all do; racing callers create each shard once (the unique
+    constraint on currency and shard decides)."""
+    cash = Account.objects.filter(kind=Account.Kind.INTERNAL, currency=currency)
+    existing = set(cash.values_list("cash_shard", flat=True))
+    for shard in sorted(set(range(CASH_SUBACCOUNTS)) - existing):
+        _create_with_fresh_number(
+            find_existing=cash.filter(cash_shard=shard).first,
+            owner=None,
+            kind=Account.Kind.INTERNAL,
+            currency=currency,
+            cash_shard=shard,
+        )
 
 
 def close_account(*, number: str, owner) -> Account:
@@ -149,7 +167,7 @@ def _change_status(*, number: str, actor, reason: str, from_status: str, to_stat
     require_reason(reason)
     with transaction.atomic():
         account = lock_accounts(numbers=[number]).get(number)
-        # The bank's own cash accounts are not customer accounts and have no such states.
+        # The bank's cash sub-accounts are not customer accounts and have no such states.
         if account is None or account.is_internal:
             raise AccountNotFound(f"No customer account {number}.")
         if account.status != from_status:

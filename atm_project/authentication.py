@@ -9,15 +9,16 @@ A money-moving POST (deposit, withdraw, transfer: the actions its view lists in
 `user_checked_by_posting`) with a customer's access token skips that query when the ledger posts
 through its PL/pgSQL function (LEDGER_ENGINE = "sql"): the function checks the same three things
 inside the movement's own transaction, from `posting_claims(actor)`, and its refusal becomes
-`problems.UserNoLongerValid`, rendered exactly as simplejwt's. Such a request's user is a
+`problems.UserNoLongerValid`, answered with simplejwt's own refusal. Such a request's user is a
 `TokenCarriedUser`, what the token says and nothing loaded; what runs before the posting
-(permissions, the per-user throttle, the idempotency claim, audit, metrics, logs) needs only its
-id. A request that answers without posting (an idempotent replay) checks the user the full way
-first (`require_valid_user`). ATM session tokens and every other request keep the full path.
+(permissions, the per-user throttle, audit, metrics, logs) needs only its id, and the function
+checks the user before anything else, an idempotent replay included. ATM session tokens and every
+other request keep the full path.
 """
 
 from django.conf import settings
 from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.settings import api_settings
 
 from users.tokens import AccessToken
@@ -70,13 +71,19 @@ def posting_claims(actor) -> tuple[int, str | None]:
     return actor.pk, None
 
 
-def require_valid_user(actor):
-    """The user, checked now the way simplejwt checks it (its refusal, word for word), for a
-    request about to answer without posting: a token-carried user's check would otherwise never
-    run. A user the request loaded was checked at authentication."""
-    if isinstance(actor, TokenCarriedUser):
-        return JWTAuthentication().get_user(actor._token)
-    return actor
+def refusal_in_simplejwts_words(request) -> AuthenticationFailed | None:
+    """simplejwt's own refusal of the request's token, for a posting that found its user no
+    longer valid: the answer is then the one authentication gives anywhere else, word for word
+    (the function says only that the check failed). One query, on this rare path; None if the
+    user is valid again by now."""
+    user = getattr(request, "user", None)
+    if not isinstance(user, TokenCarriedUser):
+        return None
+    try:
+        JWTAuthentication().get_user(user._token)
+    except AuthenticationFailed as refusal:
+        return refusal
+    return None
 
 
 class DeferringJWTAuthentication(JWTAuthentication):

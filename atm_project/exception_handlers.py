@@ -10,10 +10,11 @@ from rest_framework_simplejwt.exceptions import InvalidToken
 
 from audit.access import record_foreign_access_after_response
 
+from .authentication import refusal_in_simplejwts_words
 from .metrics import count_infrastructure_error
 from .middleware import current_request_id
 from .outages import as_service_unavailable
-from .problems import DomainError, InvalidRequest
+from .problems import DomainError, InvalidRequest, UserNoLongerValid
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +112,7 @@ def _drf_error_response(exc: exceptions.APIException) -> Response:
 def problem_exception_handler(exc, context):
     """DRF's EXCEPTION_HANDLER: every error becomes a problem; unexpected ones are logged."""
     count_infrastructure_error(exc)
-    response = _problem_for(exc)
+    response = _problem_for(exc, context.get("request"))
     if response.status_code == status.HTTP_401_UNAUTHORIZED:
         # RFC 9110: a 401 names the scheme the client should use (also when the posting itself
         # found the token's user no longer valid: problems.UserNoLongerValid).
@@ -122,7 +123,9 @@ def problem_exception_handler(exc, context):
     return response
 
 
-def _problem_for(exc) -> Response:
+def _problem_for(exc, request=None) -> Response:
+    if isinstance(exc, UserNoLongerValid):
+        exc = refusal_in_simplejwts_words(request) or exc
     if isinstance(exc, DomainError):
         return domain_error_response(exc)
     if isinstance(exc, Http404):

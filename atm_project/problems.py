@@ -81,20 +81,12 @@ class UserNoLongerValid(DomainError):
     their password since the token was issued, found by the posting itself (the ledger's SQL
     function checks it inside the movement's transaction: atm_project/authentication.py).
 
-    Answered exactly as simplejwt's authentication answers the same token on any other endpoint:
-    `reason` is simplejwt's own code for the check that failed, and the detail its words.
+    The API answers it with simplejwt's own refusal of the same token, word for word, as on any
+    other endpoint (exception_handlers); this title is the answer only if the user became valid
+    again in between.
     """
 
     status, code, title = 401, "authentication_failed", "Authentication failed"
-    DETAILS = {
-        "user_not_found": "User not found",
-        "user_inactive": "User is inactive",
-        "password_changed": "The user's password has been changed.",
-    }
-
-    def __init__(self, reason: str):
-        self.reason = reason
-        super().__init__(self.DETAILS[reason])
 
 
 class InvalidRequest(DomainError):

@@ -21,6 +21,8 @@ admin.site.index_title = "Accounts, ledger and audit trail"
 
 CSV_COLUMNS = (
     "id",
+    "chain",
+    "seq",
     "created_at",
     "actor",
     "action",
@@ -38,6 +40,8 @@ CSV_COLUMNS = (
 def _csv_row(event) -> list:
     return [
         event.id,
+        event.chain,
+        event.seq,
         event.created_at.isoformat(),
         event.actor.username if event.actor else "",
         event.action,
@@ -54,14 +58,16 @@ def _csv_row(event) -> list:
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
-    list_display = ("id", "created_at", "actor", "action", "subject", "ip")
+    # An event's place in the trail is its chain and seq; the id only says what was inserted
+    # first.
+    list_display = ("id", "chain", "seq", "created_at", "actor", "action", "subject", "ip")
     list_select_related = ("actor",)
     list_filter = ("action", "object_type", "created_at")
     date_hierarchy = "created_at"
-    search_fields = ("^action", "=object_id", "=request_id")
+    search_fields = ("^action", "=object_id", "=request_id", "=chain")
     search_help_text = (
         "Account number, card's last four digits, transaction id (or its start), username, "
-        "action (prefix), object id or request id."
+        "action (prefix), object id, request id or chain (bank, account:<account id>)."
     )
     # The detail page shows exactly what the CSV export holds.
     fields = CSV_COLUMNS

@@ -50,6 +50,25 @@ def current_request_id_or_blank() -> str:
     return "" if request_id == "-" else request_id
 
 
+@dataclass(frozen=True)
+class Origin:
+    """Where an audit event comes from, as it is stored and keyed."""
+
+    ip: str | None
+    user_agent: str
+    request_id: str
+
+
+def current_origin() -> Origin:
+    """The origin of an event recorded now: by record_event, or by the SQL engine's posting."""
+    context = current_context()
+    return Origin(
+        ip=context.ip,
+        user_agent=context.user_agent[:USER_AGENT_MAX_LENGTH],
+        request_id=current_request_id_or_blank(),
+    )
+
+
 class AuditContextMiddleware:
     """Keeps the caller's address and user agent for the audit events the request records.
 

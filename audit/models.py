@@ -1,8 +1,13 @@
-"""The audit trail: append-only events, each hashed together with the previous event's hash.
+"""The audit trail: append-only events in hash chains, each event hashed together with the
+previous event of its chain.
 
+There is one chain per account (`account:<pk>`: its money and hold events) and the bank's own
+chain (`bank`: everything else, and the anchors that record the account chains' heads), so
+movements on different accounts never queue behind one another's audit lock.
 Only `audit.services.record_event` writes events. The guards here make an accidental edit or
-delete through the ORM fail loudly; on PostgreSQL a trigger (migration 0002) refuses UPDATE and
-DELETE of events from any client, and `manage.py verify_audit_chain` detects what gets past both.
+delete through the ORM fail loudly; on PostgreSQL triggers (migrations 0002 and 0004) refuse
+UPDATE and DELETE of events from any client, and `manage.py verify_audit_chain` detects what
+gets past both.
 """
 
 from django.conf import settings
@@ -24,7 +29,7 @@ class AuditEventQuerySet(models.QuerySet):
         raise AuditLogIsAppendOnly("Audit events are never updated.")
 
     def bulk_create(self, objs, *args, **kwargs):
-        # A bulk insert would bypass the chain head: every event goes through record_event.
+        # A bulk insert would bypass the chains' rows: every event goes through record_event.
         raise AuditLogIsAppendOnly("Audit events are appended one by one by record_event.")
 
     def update_or_create(self, *args, **kwargs):
@@ -34,10 +39,17 @@ class AuditEventQuerySet(models.QuerySet):
         raise AuditLogIsAppendOnly("Audit events are never deleted.")
 
 
+BANK_CHAIN = "bank"
+
+
 class AuditEvent(models.Model):
-    # The event's position in the chain, assigned under the chain head's lock (not by a
-    # database sequence), so ids are gap-free and a deleted event leaves a visible hole.
-    id = models.BigIntegerField(primary_key=True)
+    # A plain insertion id (its order is roughly time order, nothing more): an event's place in
+    # the trail is (chain, seq).
+    id = models.BigAutoField(primary_key=True)
+    chain = models.CharField(max_length=40, default=BANK_CHAIN)
+    # The event's position in its chain, 1-based, assigned under the chain row's lock (not by a
+    # database sequence), so positions are gap-free and a deleted event leaves a visible hole.
+    seq = models.BigIntegerField()
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -61,9 +73,13 @@ class AuditEvent(models.Model):
     class Meta:
         ordering = ["-id"]
         indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object")]
+        constraints = [
+            # Also the index verification walks a chain by.
+            models.UniqueConstraint(fields=["chain", "seq"], name="audit_event_chain_seq")
+        ]
 
     def __str__(self) -> str:
-        return f"#{self.id} {self.action}"
+        return f"{self.chain} #{self.seq} {self.action}"
 
     def save(self, *args, **kwargs):
         if not self._state.adding:
@@ -74,27 +90,24 @@ class AuditEvent(models.Model):
         raise AuditLogIsAppendOnly("Audit events are never deleted.")
 
 
-class AuditChainHead(models.Model):
-    """One row: the last event's id and hash. Locking it serialises appends to the chain.
+class AuditChain(models.Model):
+    """One row per chain: its last event's seq and hash. Locking the row serialises appends to
+    that chain, and to that chain only.
 
-    It is rebuilt from the last event if missing (a flushed test database), so it is a lock and
-    a cache, never the source of truth; verify_audit_chain compares it with the last event, which
-    is how a deleted tail shows up.
+    A missing row is rebuilt from the chain's last event (a flushed test database), so it is a
+    lock and a cache, never the source of truth; verify_audit_chain compares it with the chain's
+    last event, which is how a deleted tail shows up. `anchored_seq` is how far the last anchor
+    (an `audit.chains_anchored` event on the bank chain) recorded this chain; an anchor is what
+    catches a tail cut back together with this row.
     """
 
-    SINGLETON_ID = 1
-
-    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON_ID)
-    last_event_id = models.BigIntegerField(default=0)
+    name = models.CharField(max_length=40, primary_key=True)
+    last_seq = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64)
-
-    class Meta:
-        constraints = [
-            models.CheckConstraint(condition=models.Q(id=1), name="audit_chain_head_singleton")
-        ]
+    anchored_seq = models.BigIntegerField(default=0)
 
     def __str__(self) -> str:
-        return f"audit chain head at #{self.last_event_id}"
+        return f"audit chain {self.name} at #{self.last_seq}"
 
 
 class StaffPermission(models.Model):

@@ -233,17 +233,43 @@ class Client:
         return data
 
 
+@dataclass(frozen=True)
+class Customer:
+    """A registered customer. Access tokens live 5 minutes, less than a whole bench: whoever
+    needs one signs in again (`token`)."""
+
+    user_id: int
+    username: str
+    password: str
+
+    def token(self, port: int) -> str:
+        return sign_in(port, self.username, self.password)
+
+
+def register(port: int, username: str, password: str) -> Customer:
+    client = Client(port)
+    try:
+        body = {"username": username, "password": password}
+        user = client.expect(201, "POST", f"{API}/auth/register/", body)
+    finally:
+        client.close()
+    return Customer(user["id"], username, password)
+
+
+def sign_in(port: int, username: str, password: str) -> str:
+    """A fresh access token."""
+    client = Client(port)
+    try:
+        body = {"username": username, "password": password}
+        return client.expect(200, "POST", f"{API}/auth/token/", body)["access"]
+    finally:
+        client.close()
+
+
 def sign_up(port: int, username: str, password: str) -> tuple[int, str]:
     """Register a customer and sign in; return (user id, access token)."""
-    client = Client(port)
-    user = client.expect(
-        201, "POST", f"{API}/auth/register/", {"username": username, "password": password}
-    )
-    tokens = client.expect(
-        200, "POST", f"{API}/auth/token/", {"username": username, "password": password}
-    )
-    client.close()
-    return user["id"], tokens["access"]
+    customer = register(port, username, password)
+    return customer.user_id, customer.token(port)
 
 
 def open_funded_account(client: Client, amount: str | None) -> str:
@@ -254,5 +280,13 @@ def open_funded_account(client: Client, amount: str | None) -> str:
 
 
 def reconcile(database_url: str) -> tuple[bool, str]:
-    done = manage(database_url, "reconcile", check=False)
+    return _clean(manage(database_url, "reconcile", check=False))
+
+
+def verify_audit_chain(database_url: str) -> tuple[bool, str]:
+    return _clean(manage(database_url, "verify_audit_chain", check=False))
+
+
+def _clean(done: subprocess.CompletedProcess) -> tuple[bool, str]:
+    """A checking command's verdict (exit status 0) and its report."""
     return done.returncode == 0, (done.stdout + done.stderr).strip()

@@ -25,7 +25,7 @@ from bench.harness import (
     migrate,
     postgres_url_from_env,
     recreate_database,
-    sign_up,
+    register,
 )
 from bench.run import PASSWORD, WrkRunner, open_accounts
 
@@ -72,14 +72,15 @@ def main() -> int:
     results: dict = {name: {"spread": [], "balance": []} for name in variants}
     setup = Server(url, env={"RATELIMIT_ENABLE": "0"})
     with setup, tempfile.TemporaryDirectory() as tmp:
-        _, token = sign_up(setup.port, f"tune-{secrets.token_hex(4)}", PASSWORD)
+        customer = register(setup.port, f"tune-{secrets.token_hex(4)}", PASSWORD)
         accounts_file = Path(tmp) / "accounts.txt"
-        accounts_file.write_text("\n".join(open_accounts(setup.port, token)) + "\n")
+        numbers = open_accounts(setup.port, customer.token(setup.port))
+        accounts_file.write_text("\n".join(numbers) + "\n")
         setup.stop()
         for _ in range(ROUNDS):
             for name, env in variants.items():
                 with Server(url, env={"RATELIMIT_ENABLE": "0", **env}) as server:
-                    load = WrkRunner(wrk, server.port, token, accounts_file)
+                    load = WrkRunner(wrk, customer, accounts_file, port=server.port)
                     load.run("spread", duration=2)
                     for mode in ("spread", "balance"):
                         run = load.run(mode, duration=DURATION)

@@ -9,6 +9,12 @@ whose worker died before committing is taken over once it is older than IDEMPOTE
 A take-over stamps the claim with a new `locked_at`, and the answer is only stored (and the
 claim only released) by the holder of the current stamp: a worker that was merely slow, not dead,
 finds its claim taken, and its movement rolls back instead of moving the money a second time.
+
+On the SQL engine (transactions/sql_posting.py) a deposit, withdrawal or transfer claims its key
+inside its one call instead, in the movement's own transaction: a racing duplicate waits on the
+key's unique index until the first commits, then replays its answer. What that call stores is a
+reference to the posted transaction, whose rendering is the answer (`_replayed`). A refusal rolls
+the call back, claim included; the refusal is then stored here, as the Python engine stores it.
 """
 
 import hashlib
@@ -31,14 +37,16 @@ from atm_project.problems import (
 )
 
 from .models import Hold, IdempotencyKey, Transaction
+from .selectors import as_first_answered
+from .sql_posting import Claim, Replay, posts_in_sql
 
 # What a movement hands back: a posted transaction, or a hold (created or voided).
 Done = TypeVar("Done", Transaction, Hold)
 
 HEADER = "Idempotency-Key"
 _VALID_KEY = re.compile(r"[\x20-\x7e]{1,255}")
-# Refusals that did not reach the ledger are not kept, so the client can fix and retry: bad
-# input, a rate limit, and a user the posting found no longer valid (its transaction rolled back).
+# Refusals that did not reach the ledger are not kept, so the client can fix and retry (401: a
+# token the SQL engine's posting found revoked).
 _NOT_KEPT_STATUSES = {400, 401, 429}
 RETENTION = timedelta(hours=24)
 
@@ -67,26 +75,39 @@ def run_idempotently(
     user,
     key: str | None,
     fingerprint: str,
-    move: Callable[[Callable[[Done], None] | None], Done],
+    move: Callable[..., Done],
     render: Callable[[Done], dict],
     render_error: Callable[[DomainError], dict],
     success_status: int = 201,
+    one_call: bool = False,
 ) -> Outcome:
     """Run `move` at most once per (user, key) and answer every retry with the first answer.
 
     `user` needs only its `pk`: a money-moving request's user may be the token's, unloaded
     (atm_project/authentication.py).
 
-    `move(on_posted)` must call `on_posted` with its result (a posted transaction, or a hold)
+    `move(on_posted=...)` must call `on_posted` with its result (a posted transaction, or a hold)
     inside the movement's transaction; that is where the answer is stored, so it commits exactly
-    when the money does. The caller (the HTTP layer) says how a result and a refusal are
-    rendered; `render` runs under the movement's row locks, so it must not query the database.
+    when the money does. With `one_call` (a deposit, withdrawal or transfer) on the SQL engine,
+    `move(claim=...)` hands the key to the engine's one call instead. The caller (the HTTP layer)
+    says how a result and a refusal are rendered; `render` runs under the movement's row locks,
+    so it must not query the database.
     """
     if key is None:
-        return Outcome(success_status, render(move(None)))
-    claim = _claim(user=user, key=validate_key(key), fingerprint=fingerprint)
+        return Outcome(success_status, render(move()))
+    key = validate_key(key)
+    if one_call and posts_in_sql():
+        return _run_in_one_call(
+            user=user,
+            claim=Claim(key, fingerprint),
+            move=move,
+            render=render,
+            render_error=render_error,
+            success_status=success_status,
+        )
+    claim = _claim(user=user, key=key, fingerprint=fingerprint)
     if claim.status == IdempotencyKey.Status.COMPLETED:
-        return Outcome(claim.response_status, claim.response_body, replayed=True)
+        return _replayed(claim.response_status, claim.response_body, claim.transaction_id, render)
     answer: dict = {}
 
     def store_answer(done: Done) -> None:
@@ -97,7 +118,7 @@ def run_idempotently(
             raise IdempotencyKeyInUse("This Idempotency-Key was taken over by a retry.")
 
     try:
-        move(store_answer)
+        move(on_posted=store_answer)
         return Outcome(success_status, answer["body"])
     except DomainError as error:
         if error.status in _NOT_KEPT_STATUSES:
@@ -108,6 +129,41 @@ def run_idempotently(
     except BaseException:
         _release(claim)
         raise
+
+
+def _run_in_one_call(*, user, claim: Claim, move, render, render_error, success_status) -> Outcome:
+    try:
+        done = move(claim=claim)
+    except (IdempotencyKeyInUse, IdempotencyKeyReused):
+        raise  # the key's own state, not an answer to keep
+    except DomainError as error:
+        replay = _keep_refusal(user, claim, error, render_error)
+        if replay is None:
+            raise
+        return _replayed(replay.status, replay.body, replay.transaction_id, render)
+    if isinstance(done, Replay):
+        return _replayed(done.status, done.body, done.transaction_id, render)
+    return Outcome(success_status, render(done))
+
+
+def _keep_refusal(user, claim: Claim, error: DomainError, render_error) -> Replay | None:
+    """Store a refusal the one call rolled back, as the first answer under its key; or, when a
+    racing duplicate answered first, that answer (the key's answer is the first one stored)."""
+    if error.status in _NOT_KEPT_STATUSES:
+        return None
+    stored = _claim(user=user, key=claim.key, fingerprint=claim.fingerprint)
+    if stored.status == IdempotencyKey.Status.COMPLETED:
+        return Replay(stored.response_status, stored.response_body, stored.transaction_id)
+    _complete(stored, status=error.status, body=render_error(error))
+    return None
+
+
+def _replayed(status: int, body: dict | None, transaction_id, render) -> Outcome:
+    """The stored answer; the SQL engine stores the posted transaction, rendered here as it was
+    first answered (transactions never change, except a later reversal's status mark)."""
+    if body is None:
+        body = render(as_first_answered(transaction_id))
+    return Outcome(status, body, replayed=True)
 
 
 def purge_expired_keys(*, now=None) -> int:

@@ -1,5 +1,6 @@
 """Ledger invariants, checked with aggregate queries over the whole ledger."""
 
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -7,8 +8,9 @@ from decimal import Decimal
 from django.db.models import BigIntegerField, Count, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Cast, Coalesce, Round
 
-from accounts.models import Account
-from audit.models import AuditEvent
+from accounts.models import CASH_SUBACCOUNTS, Account
+from audit.models import BANK_CHAIN, AuditEvent
+from audit.services import account_chain
 
 from .models import Entry, Hold, Transaction
 
@@ -129,6 +131,30 @@ def negative_customer_balances() -> list[Finding]:
     ]
 
 
+def missing_cash_subaccounts() -> list[Finding]:
+    """Every currency in use has all its cash sub-accounts: a deposit or withdrawal of an
+    account whose shard has none would fail."""
+    shards = defaultdict(set)
+    for currency, shard in Account.objects.filter(kind=Account.Kind.INTERNAL).values_list(
+        "currency", "cash_shard"
+    ):
+        shards[currency].add(shard)
+    in_use = set(Account.objects.order_by().values_list("currency", flat=True).distinct())
+    findings = []
+    for currency in sorted(in_use):
+        missing = sorted(set(range(CASH_SUBACCOUNTS)) - shards[currency])
+        if missing:
+            findings.append(
+                Finding(
+                    "cash",
+                    f"currency {currency}",
+                    f"no cash sub-account for shard(s) {', '.join(map(str, missing))} "
+                    f"of {CASH_SUBACCOUNTS}",
+                )
+            )
+    return findings
+
+
 def broken_reversal_links() -> list[Finding]:
     findings = []
     reversed_without_reversal = Transaction.objects.filter(
@@ -176,16 +202,32 @@ def transactions_without_audit_events() -> list[Finding]:
 
 
 def audit_events_without_transactions() -> list[Finding]:
-    posted = {str(txn_id) for txn_id in Transaction.objects.values_list("id", flat=True)}
+    """Each money event names a transaction that exists and, unless it predates the account
+    chains (those are on the bank chain), sits on the chain of that transaction's account: both
+    posting engines must name chains alike."""
+    account_of = {
+        str(txn_id): account_id
+        for txn_id, account_id in Transaction.objects.values_list("id", "account_id")
+    }
+    events = (
+        AuditEvent.objects.filter(**_MONEY_EVENTS)
+        .order_by("chain", "seq")
+        .values_list("chain", "seq", "object_id")
+    )
     return [
-        Finding(
-            "audit", f"audit event #{event_id}", f"names transaction {txn_id}, which is missing"
-        )
-        for event_id, txn_id in AuditEvent.objects.filter(**_MONEY_EVENTS)
-        .order_by("id")
-        .values_list("id", "object_id")
-        if txn_id not in posted
+        Finding("audit", f"audit event {chain} #{seq}", problem)
+        for chain, seq, txn_id in events
+        if (problem := _money_event_problem(chain, txn_id, account_of))
     ]
+
+
+def _money_event_problem(chain: str, txn_id: str, account_of: dict[str, int]) -> str:
+    if txn_id not in account_of:
+        return f"names transaction {txn_id}, which is missing"
+    own_chain = account_chain(account_of[txn_id])
+    if chain not in (BANK_CHAIN, own_chain):
+        return f"names transaction {txn_id}, whose account's chain is {own_chain}"
+    return ""
 
 
 def broken_hold_links() -> list[Finding]:
@@ -263,13 +305,19 @@ CHECKS = [
     ),
     ("negative", "no customer balance below zero", negative_customer_balances),
     (
+        "cash",
+        f"every currency in use has its {CASH_SUBACCOUNTS} cash sub-accounts",
+        missing_cash_subaccounts,
+    ),
+    (
         "reversal",
         "each reversal exactly undoes one transaction marked reversed",
         broken_reversal_links,
     ),
     (
         "audit",
-        "every transaction has its audit event, and every money event its transaction",
+        "every transaction has its audit event, and every money event its transaction, on its "
+        "account's chain",
         lambda: transactions_without_audit_events() + audit_events_without_transactions(),
     ),
     (

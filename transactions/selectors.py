@@ -97,3 +97,12 @@ def transactions_visible_to(*, account_ids: set[int], filters: dict) -> QuerySet
         Q(account_id__in=account_ids) | Q(counterparty_id__in=account_ids)
     ).select_related("account", "counterparty")
     return _apply_time_and_kind(transactions, filters).prefetch_related("entries")
+
+
+def as_first_answered(transaction_id) -> Transaction:
+    """A posted transaction with its accounts and legs, as it was when its movement was answered:
+    every field but the status is immutable, and the status was then "posted"."""
+    posted = Transaction.objects.select_related("account", "counterparty").get(pk=transaction_id)
+    posted.legs = list(posted.entries.order_by("pk"))
+    posted.status = Transaction.Status.POSTED
+    return posted

@@ -13,8 +13,11 @@ withdrawal through `_post`; `void_hold` releases it. Funds and the daily limit c
 unexpired holds (`selectors.held_amount`), so every check sees what is reserved. Expiry is read
 from `expires_at` at the moment of the check, taken after the locks: no job has to run for an
 expired hold's money to be available again. Lock order, everywhere: a hold's row (capture, void,
-expire_holds), then accounts in primary-key order, then the audit chain's head. No path takes an
-account and then a hold, so the two cannot deadlock.
+expire_holds), then accounts in primary-key order, then the audit chain of the account the
+movement is about (`audit.services.account_chain`: one row per account, so movements on
+different accounts share no lock at all; deposits and withdrawals lock only the cash
+sub-account of their account's shard). No path takes an account and then a hold, so the two
+cannot deadlock.
 """
 
 import uuid
@@ -30,7 +33,7 @@ from django.db.models import Case, Sum, Value, When
 from django.utils import timezone
 
 from accounts.models import Account
-from accounts.services import lock_accounts, require_reason
+from accounts.services import cash_shard_of, lock_accounts, require_reason
 from atm_project.metrics import count_money_movement
 from atm_project.money import require_valid_amount
 from atm_project.problems import (
@@ -46,10 +49,12 @@ from atm_project.problems import (
     SameAccountTransfer,
     TransactionAlreadyReversed,
 )
-from audit.services import record_event
+from audit.services import account_chain, record_event
 
+from . import sql_posting
 from .models import Entry, Hold, Transaction
 from .selectors import held_amount
+from .sql_posting import Claim, Replay
 
 
 @dataclass(frozen=True)
@@ -71,13 +76,23 @@ def deposit(
     actor,
     description: str = "",
     on_posted: OnPosted = None,
-) -> Transaction:
+    claim: Claim | None = None,
+) -> Transaction | Replay:
     amount = require_valid_amount(amount)
+    if _posts_in_sql(on_posted, claim):
+        return sql_posting.post(
+            kind=Transaction.Kind.DEPOSIT,
+            account_number=account_number,
+            amount=amount,
+            actor=actor,
+            description=description,
+            claim=claim,
+        )
     with transaction.atomic(durable=True):
         accounts = lock_accounts(numbers=[account_number], with_cash_account=True)
         account = _customer_account(accounts, account_number, actor)
         _require_active(account)
-        cash = _cash_account(accounts, account.currency)
+        cash = _cash_account(accounts, account)
         return _post(
             kind=Transaction.Kind.DEPOSIT,
             legs=[Leg(account, amount), Leg(cash, -amount)],
@@ -95,9 +110,20 @@ def withdraw(
     actor,
     description: str = "",
     on_posted: OnPosted = None,
-) -> Transaction:
+    claim: Claim | None = None,
+) -> Transaction | Replay:
     amount = require_valid_amount(amount)
     day_started = start_of_bank_day()
+    if _posts_in_sql(on_posted, claim):
+        return sql_posting.post(
+            kind=Transaction.Kind.WITHDRAWAL,
+            account_number=account_number,
+            amount=amount,
+            actor=actor,
+            description=description,
+            day_started=day_started,
+            claim=claim,
+        )
     with transaction.atomic(durable=True):
         accounts = lock_accounts(numbers=[account_number], with_cash_account=True)
         account = _customer_account(accounts, account_number, actor)
@@ -105,7 +131,7 @@ def withdraw(
         held = held_amount(account, at=timezone.now())
         _require_funds(account, amount, held=held)
         _require_within_daily_limit(account, amount, since=day_started, held=held)
-        cash = _cash_account(accounts, account.currency)
+        cash = _cash_account(accounts, account)
         return _post(
             kind=Transaction.Kind.WITHDRAWAL,
             legs=[Leg(account, -amount), Leg(cash, amount)],
@@ -124,10 +150,21 @@ def transfer(
     actor,
     description: str = "",
     on_posted: OnPosted = None,
-) -> Transaction:
+    claim: Claim | None = None,
+) -> Transaction | Replay:
     amount = require_valid_amount(amount)
     if from_account == to_account:
         raise SameAccountTransfer()
+    if _posts_in_sql(on_posted, claim):
+        return sql_posting.post(
+            kind=Transaction.Kind.TRANSFER,
+            account_number=from_account,
+            to_account=to_account,
+            amount=amount,
+            actor=actor,
+            description=description,
+            claim=claim,
+        )
     with transaction.atomic(durable=True):
         accounts = lock_accounts(numbers=[from_account, to_account])
         source = _customer_account(accounts, from_account, actor)
@@ -258,7 +295,7 @@ def capture_hold(
         hold.save(update_fields=["status", "captured_amount", "closed_at"])
         withdrawal = _post(
             kind=Transaction.Kind.WITHDRAWAL,
-            legs=[Leg(account, -amount), Leg(_cash_account(accounts, account.currency), amount)],
+            legs=[Leg(account, -amount), Leg(_cash_account(accounts, account), amount)],
             description=hold.description,
             actor=actor,
             on_posted=on_posted,
@@ -310,7 +347,9 @@ def expire_holds(*, now: datetime | None = None, batch_size: int = 500) -> int:
                 .filter(status=Hold.Status.PENDING, expires_at__lte=now)
                 .order_by("expires_at", "pk")[:batch_size]
             )
-            for hold in due:
+            # Each event locks its account's audit chain: in chain-name order, so two runs whose
+            # batches share accounts take them in the same order and cannot deadlock.
+            for hold in sorted(due, key=lambda hold: account_chain(hold.account_id)):
                 hold.status = Hold.Status.EXPIRED
                 hold.closed_at = now
                 hold.save(update_fields=["status", "closed_at"])
@@ -356,11 +395,13 @@ def _answer(on_posted: OnHeld, hold: Hold) -> None:
 
 
 def _record_hold_event(action: str, hold: Hold, actor, **data) -> None:
-    # Last in the transaction, like every audit record (the chain's head is locked till commit).
+    # Last in the transaction, like every audit record (the account's chain is locked till
+    # commit).
     record_event(
         action=action,
         actor=actor,
         target=hold,
+        chain=account_chain(hold.account_id),
         data={
             "account": hold.account.number,
             "amount": hold.amount,
@@ -368,6 +409,17 @@ def _record_hold_event(action: str, hold: Hold, actor, **data) -> None:
             **data,
         },
     )
+
+
+def _posts_in_sql(on_posted: OnPosted, claim: Claim | None) -> bool:
+    """Whether the SQL engine posts this movement. Each engine stores the idempotent answer its
+    own way: the Python engine through `on_posted`, inside its transaction; the SQL engine from
+    the claim, inside its one call. Handing an engine the other's is a programming error."""
+    in_sql = sql_posting.posts_in_sql()
+    if (on_posted if in_sql else claim) is not None:
+        engine = "SQL" if in_sql else "Python"
+        raise TypeError(f"The {engine} engine takes {'claim' if in_sql else 'on_posted'}")
+    return in_sql
 
 
 def as_uuid(transaction_id) -> uuid.UUID | None:
@@ -417,11 +469,16 @@ def _customer_account(accounts: dict[str, Account], number: str, actor) -> Accou
     return account
 
 
-def _cash_account(accounts: dict[str, Account], currency: str) -> Account:
+def _cash_account(accounts: dict[str, Account], customer: Account) -> Account:
+    """The cash sub-account that takes the customer account's cash legs (locked with it)."""
+    shard = cash_shard_of(customer)
     for account in accounts.values():
-        if account.is_internal and account.currency == currency:
+        if account.is_internal and (account.currency, account.cash_shard) == (
+            customer.currency,
+            shard,
+        ):
             return account
-    raise RuntimeError(f"The bank has no cash account for {currency}")
+    raise RuntimeError(f"The bank has no cash sub-account {shard} for {customer.currency}")
 
 
 # One answer for every target that is not the customer's own and cannot take the transfer, so
@@ -526,11 +583,12 @@ def _post(
     posted.legs = entries
     if on_posted is not None:
         on_posted(posted)
-    # Last, in the same transaction: the audit chain's lock is then held only until commit.
+    # Last, in the same transaction: the account's audit chain is then locked only until commit.
     record_event(
         action=f"money.{kind}",
         actor=actor,
         target=posted,
+        chain=account_chain(account.pk),
         data={
             "amount": posted.amount,
             "currency": posted.currency,

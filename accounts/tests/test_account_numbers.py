@@ -6,7 +6,7 @@ import threading
 import pytest
 
 from accounts import services
-from accounts.models import Account
+from accounts.models import CASH_SUBACCOUNTS, Account
 from accounts.numbers import is_luhn_valid, luhn_check_digit
 from atm_project.testing.racing import race
 from users.tests.factories import UserFactory
@@ -64,7 +64,7 @@ def test_a_number_collision_is_retried_with_a_new_number(colliding_numbers):
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.postgres
-def test_concurrent_openings_get_distinct_numbers_and_one_cash_account(
+def test_concurrent_openings_get_distinct_numbers_and_each_cash_subaccount_once(
     requires_postgres, colliding_numbers
 ):
     owners = [UserFactory() for _ in range(8)]
@@ -75,6 +75,9 @@ def test_concurrent_openings_get_distinct_numbers_and_one_cash_account(
     opened = [number for numbers in race(len(owners), open_three) for number in numbers]
     assert len(opened) == len(set(opened)) == 24
     assert all(is_luhn_valid(number) for number in opened)
-    # The first openings also raced to create the bank's cash account: still exactly one.
-    assert Account.objects.filter(kind="internal", currency="USD").count() == 1
-    assert Account.objects.count() == 25
+    # The first openings also raced to create the bank's cash sub-accounts: each shard once.
+    shards = Account.objects.filter(kind="internal", currency="USD").values_list(
+        "cash_shard", flat=True
+    )
+    assert sorted(shards) == list(range(CASH_SUBACCOUNTS))
+    assert Account.objects.count() == 24 + CASH_SUBACCOUNTS

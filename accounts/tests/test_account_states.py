@@ -7,7 +7,7 @@ from django.core.management import CommandError
 from django.db.models import ProtectedError
 
 from accounts.models import Account
-from accounts.services import freeze_account, get_or_create_cash_account, unfreeze_account
+from accounts.services import freeze_account, unfreeze_account
 from atm_project.problems import AccountNotFound, AccountStateConflict, InvalidRequest
 from atm_project.testing.clients import account_url
 from atm_project.testing.commands import run_command
@@ -120,12 +120,12 @@ def test_a_closed_account_can_be_neither_frozen_nor_unfrozen(auth_client, user, 
     assert status_of(closed) == Account.Status.CLOSED
 
 
-def test_the_banks_cash_account_and_unknown_numbers_are_not_found(account):
-    cash = get_or_create_cash_account(currency="USD")
-    for number in (cash.number, "9999999999"):
+def test_the_banks_cash_subaccounts_and_unknown_numbers_are_not_found(account):
+    cash = list(Account.objects.filter(kind=Account.Kind.INTERNAL, currency="USD"))
+    for number in [*(sub.number for sub in cash), "9999999999"]:
         with pytest.raises(AccountNotFound):
             freeze_account(number=number, actor=None, reason="r")
-    assert status_of(cash) == Account.Status.ACTIVE
+    assert {status_of(sub) for sub in cash} == {Account.Status.ACTIVE}
 
 
 @pytest.mark.parametrize("reason", ["", "   ", None])

@@ -118,9 +118,9 @@ def test_balance_reports_the_current_balance(auth_client, account):
     assert parse_datetime(body["as_of"]) is not None
 
 
-def test_the_banks_cash_account_is_invisible(auth_client, account):
-    cash = Account.objects.get(kind="internal", currency="USD")
-    assert auth_client.get(f"{ACCOUNTS}{cash.number}/").status_code == 404
+def test_the_banks_cash_subaccounts_are_invisible(auth_client, account):
+    for cash in Account.objects.filter(kind="internal", currency="USD"):
+        assert auth_client.get(f"{ACCOUNTS}{cash.number}/").status_code == 404
     listed = [item["number"] for item in auth_client.get(ACCOUNTS).json()["results"]]
     assert listed == [account.number]
 

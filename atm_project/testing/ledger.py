@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.db import connection
 
 from accounts.models import Account, Card
+from accounts.services import cash_shard_of
 from transactions.models import Entry, Hold, Transaction
 
 
@@ -42,6 +43,13 @@ def balance_of(account: Account) -> Decimal:
     """The balance as stored now (the instance may be stale)."""
     account.refresh_from_db()
     return account.balance
+
+
+def cash_subaccount_of(account: Account) -> Account:
+    """The bank's cash sub-account that takes this customer account's deposits and withdrawals."""
+    return Account.objects.get(
+        kind=Account.Kind.INTERNAL, currency=account.currency, cash_shard=cash_shard_of(account)
+    )
 
 
 def write_past_the_guards(sql: str, params=()) -> None:

@@ -28,6 +28,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.db import connection
+
 from atm_project.demo import DEMO_PASSWORD, DEMO_USERNAME
 
 HOST = "127.0.0.1"
@@ -89,6 +91,15 @@ def run_manage(
         text=True,
         timeout=timeout,
     )
+
+
+def server_database_url() -> str:
+    """The PostgreSQL test database itself as a DATABASE_URL, for servers (and connections of
+    a test's own) that must see what the test commits."""
+    db = connection.settings_dict
+    credentials = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    host, port = db["HOST"] or "127.0.0.1", db["PORT"] or 5432
+    return f"postgres://{credentials}@{host}:{port}/{db['NAME']}"
 
 
 def sqlite_database_url(directory: Path, name: str = "server.sqlite3") -> str:

@@ -19,7 +19,13 @@ import redis
 from django.db import connection
 
 from accounts.models import Account
-from atm_project.testing.live_server import open_funded_account, register, run_gunicorn, sign_in
+from atm_project.testing.live_server import (
+    open_funded_account,
+    register,
+    run_gunicorn,
+    server_database_url,
+    sign_in,
+)
 from atm_project.testing.problems import assert_throttled
 from atm_project.testing.racing import race
 from atm_project.testing.ratelimit import window_end
@@ -43,14 +49,6 @@ def shared_redis() -> redis.Redis | None:
         pytest.skip(f"needs Redis at {REDIS_URL}: {error}")
     client.flushdb()
     return client
-
-
-def server_database_url() -> str:
-    """The test database itself, so that the servers see what the test commits."""
-    db = connection.settings_dict
-    credentials = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    host, port = db["HOST"] or "127.0.0.1", db["PORT"] or 5432
-    return f"postgres://{credentials}@{host}:{port}/{db['NAME']}"
 
 
 @pytest.fixture(scope="module")

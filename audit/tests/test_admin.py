@@ -300,7 +300,7 @@ def test_audit_events_export_as_streamed_csv_and_the_export_is_audited(auditor, 
     assert response.streaming
     assert response["Content-Type"] == "text/csv"
     lines = b"".join(response.streaming_content).decode().splitlines()
-    assert lines[0].startswith("id,created_at,actor,action")
+    assert lines[0].startswith("id,chain,seq,created_at,actor,action")
     assert len(lines) == 4
     assert all(",'=exported,test.export," in line for line in lines[1:])
     assert AuditEvent.objects.filter(action="admin.export_audit_events", actor=auditor).exists()

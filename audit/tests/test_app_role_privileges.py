@@ -7,14 +7,15 @@ from contextlib import contextmanager
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from audit.services import record_event
+from audit.services import account_chain, anchor_chains, record_event
+from audit.verification import verify_chain
 
 pytestmark = pytest.mark.django_db
 
 # docs/deployment.md, "The audit trail's database role": what the application role gets.
 APP_ROLE_GRANTS = [
     "GRANT SELECT, INSERT ON audit_auditevent TO {role}",
-    "GRANT SELECT, INSERT, UPDATE ON audit_auditchainhead TO {role}",
+    "GRANT SELECT, INSERT, UPDATE ON audit_auditchain TO {role}",
 ]
 
 
@@ -46,7 +47,7 @@ def acting_as(role: str):
     "sql",
     [
         "DROP TRIGGER audit_event_append_only ON audit_auditevent",
-        "DROP TRIGGER audit_chain_head_forward_only ON audit_auditchainhead",
+        "DROP TRIGGER audit_chain_forward_only ON audit_auditchain",
         "ALTER TABLE audit_auditevent DISABLE TRIGGER ALL",
         "DELETE FROM audit_auditevent",
         "TRUNCATE audit_auditevent",
@@ -58,8 +59,11 @@ def test_the_app_role_cannot_remove_the_guards_nor_the_events(app_role, sql):
         cursor.execute(sql)
 
 
-def test_the_app_role_can_still_append(app_role):
+def test_the_app_role_can_still_append_start_account_chains_and_anchor_them(app_role):
     record_event(action="test.first")
     with acting_as(app_role):
         event = record_event(action="test.as_app")
-    assert event.id == 2
+        first_of_account = record_event(action="test.money", chain=account_chain(1))
+        anchored = anchor_chains()
+    assert (event.seq, first_of_account.seq, anchored) == (2, 1, 1)
+    assert verify_chain().ok

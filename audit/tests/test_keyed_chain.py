@@ -9,7 +9,7 @@ from django.db import connection
 from atm_project.testing.ledger import write_past_the_guards
 from audit.models import AuditEvent
 from audit.services import GENESIS_HASH, compute_hash, record_event
-from audit.verification import verify_chain
+from audit.verification import Position, verify_chain
 
 pytestmark = pytest.mark.django_db
 
@@ -23,10 +23,12 @@ def rehash_whole_chain_with(key: str, settings) -> None:
     every link recomputed, but without the real key."""
     real_key = settings.AUDIT_CHAIN_KEY
     settings.AUDIT_CHAIN_KEY = key
-    write_past_the_guards("UPDATE audit_auditevent SET action = %s WHERE id = 2", ["test.forged"])
+    write_past_the_guards(
+        "UPDATE audit_auditevent SET action = %s WHERE chain = 'bank' AND seq = 2", ["test.forged"]
+    )
     previous = GENESIS_HASH
     with connection.cursor() as cursor:
-        for event in AuditEvent.objects.order_by("id"):
+        for event in AuditEvent.objects.order_by("seq"):
             event.prev_hash = previous
             event.hash = compute_hash(event)
             cursor.execute(
@@ -34,7 +36,7 @@ def rehash_whole_chain_with(key: str, settings) -> None:
                 [event.prev_hash, event.hash, event.pk],
             )
             previous = event.hash
-        cursor.execute("UPDATE audit_auditchainhead SET last_hash = %s WHERE id = 1", [previous])
+        cursor.execute("UPDATE audit_auditchain SET last_hash = %s WHERE name = 'bank'", [previous])
     settings.AUDIT_CHAIN_KEY = real_key
 
 
@@ -44,7 +46,7 @@ def test_a_chain_rehashed_without_the_key_does_not_verify(settings):
     rehash_whole_chain_with("a-guess-at-the-key", settings)
     report = verify_chain()
     assert not report.ok
-    assert report.first_bad_event_id == 1
+    assert report.first_bad == Position("bank", 1)
 
 
 def test_the_links_are_macs_under_the_key(settings):
@@ -62,19 +64,19 @@ def verify(*args) -> str:
 def test_head_prints_the_newest_link_and_expect_head_accepts_it():
     newest = three_events()[-1]
     printed = verify("--head").splitlines()[-1]
-    assert printed == f"{newest.pk}:{newest.hash}"
+    assert printed == f"{newest.seq}:{newest.hash}"
     record_event(action="test.later")
     assert "intact" in verify("--expect-head", printed)
 
 
 def test_expect_head_fails_once_that_link_is_cut_off():
     events = three_events()
-    anchor = f"{events[-1].pk}:{events[-1].hash}"
+    anchor = f"{events[-1].seq}:{events[-1].hash}"
     write_past_the_guards("DELETE FROM audit_auditevent WHERE id = %s", [events[-1].pk])
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE audit_auditchainhead SET last_event_id = %s, last_hash = %s WHERE id = 1",
-            [events[-2].pk, events[-2].hash],
+            "UPDATE audit_auditchain SET last_seq = %s, last_hash = %s WHERE name = 'bank'",
+            [events[-2].seq, events[-2].hash],
         )
     assert verify_chain().ok  # cut back cleanly: the chain alone cannot tell
     with pytest.raises(CommandError, match="truncated") as failure:
@@ -85,7 +87,7 @@ def test_expect_head_fails_once_that_link_is_cut_off():
 def test_expect_head_fails_when_the_link_was_rewritten():
     event = three_events()[-1]
     with pytest.raises(CommandError, match="rewritten") as failure:
-        verify("--expect-head", f"{event.pk}:{'0' * 64}")
+        verify("--expect-head", f"{event.seq}:{'0' * 64}")
     assert failure.value.returncode == 1
 
 

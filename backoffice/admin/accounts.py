@@ -18,7 +18,8 @@ from django.urls import path, reverse
 from django.utils import timezone
 
 from accounts import services
-from accounts.models import Account, Card
+from accounts.models import CASH_SUBACCOUNTS, Account, Card
+from accounts.selectors import cash_positions
 from atm_project.problems import DomainError
 from audit.admin_mixins import ReadOnlyAdmin, StaffPermissionsMixin
 from audit.models import AuditEvent
@@ -66,11 +67,23 @@ class AccountAdmin(FourEyesMixin, ReadOnlyAdmin):
         "status",
         "daily_withdrawal_limit",
         "opened_at",
+        "cash_shard",
     )
     fields = readonly_fields
     actions = ("freeze", "unfreeze", "unblock_cards", "change_daily_limit")
     show_full_result_count = False
     change_form_template = "backoffice/account_change_form.html"
+    change_list_template = "backoffice/account_change_list.html"
+
+    def changelist_view(self, request, extra_context=None):
+        # The bank's cash is split over CASH_SUBACCOUNTS internal accounts per currency: what
+        # no single row shows any more, the list sums up.
+        extra_context = {
+            **(extra_context or {}),
+            "cash_positions": cash_positions(),
+            "cash_subaccounts": CASH_SUBACCOUNTS,
+        }
+        return super().changelist_view(request, extra_context)
 
     def has_freeze_permission(self, request):
         return self._staff_may(request, "freeze_account")
@@ -146,6 +159,7 @@ class AccountAdmin(FourEyesMixin, ReadOnlyAdmin):
         events = AuditEvent.objects.filter(_events_about(account)).select_related("actor")
         today = timezone.localdate()
         return {
+            **self._cash_position(account),
             "status_change": events.filter(action__in=STATUS_EVENTS).first(),
             "cards": list(account.cards.order_by("-issued_at")),
             "pending_holds": list(pending_holds_of(account)[:NEWEST]),
@@ -169,6 +183,16 @@ class AccountAdmin(FourEyesMixin, ReadOnlyAdmin):
             "statement_url": reverse("admin:accounts_account_statement", args=[account.pk]),
             "statement_from": today.replace(day=1).isoformat(),
             "statement_to": today.isoformat(),
+        }
+
+    @staticmethod
+    def _cash_position(account: Account) -> dict:
+        """A cash sub-account's page also shows the currency's whole position."""
+        if not account.is_internal:
+            return {}
+        return {
+            "cash_position": cash_positions().get(account.currency),
+            "cash_subaccounts": CASH_SUBACCOUNTS,
         }
 
     def statement_csv(self, request, pk: int):

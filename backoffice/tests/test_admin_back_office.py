@@ -11,9 +11,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from accounts.models import Account
+from accounts.models import CASH_SUBACCOUNTS, Account
 from accounts.services import freeze_account
 from accounts.tests.factories import issue_test_card
+from atm_project.testing.ledger import cash_subaccount_of
 from audit.models import AuditEvent
 from backoffice.models import ApprovalRequest
 from transactions import services as ledger
@@ -231,6 +232,26 @@ def test_the_account_page_shows_its_pending_holds_and_not_expired_ones(
     assert reverse("admin:transactions_hold_change", args=[expired.pk]) not in html
 
 
+def test_the_banks_cash_position_is_the_sum_of_its_sub_accounts(
+    account, other_account, account_factory, auditor, staff_client
+):
+    """Funding deposits of 500.00 and 300.00 and a withdrawal of 50.00 land on the cash
+    sub-accounts of three shards; the list and each sub-account's page show the whole."""
+    third = account_factory()
+    ledger.withdraw(account_number=account.number, amount=Decimal("50"), actor=account.owner)
+    ledger.deposit(account_number=third.number, amount=Decimal("0.25"), actor=third.owner)
+    assert len({cash_subaccount_of(a).pk for a in (account, other_account, third)}) == 3
+    client = staff_client(auditor)
+    listed = client.get(changelist(Account)).content.decode()
+    assert "<strong>-750.25 USD</strong>" in listed
+    cash = cash_subaccount_of(account)
+    page = client.get(reverse("admin:accounts_account_change", args=[cash.pk])).content.decode()
+    assert f"Cash sub-account {cash.cash_shard} of {CASH_SUBACCOUNTS} in USD" in page
+    assert "<strong>-750.25 USD</strong>" in page
+    customer_page = client.get(reverse("admin:accounts_account_change", args=[account.pk]))
+    assert "Bank cash" not in customer_page.content.decode()
+
+
 def test_the_statement_downloads_as_csv(busy_account, auditor, staff_client):
     account, _ = busy_account
     today = Entry.objects.filter(account=account).latest("id").created_at.date().isoformat()
@@ -271,7 +292,10 @@ def test_audit_events_are_found_by_account_number_card_transaction_and_username(
 def test_transactions_are_found_by_the_start_of_their_id(busy_account, auditor, staff_client):
     transfer = Transaction.objects.get(kind="transfer")
     client = staff_client(auditor)
-    for term in (str(transfer.pk)[:6], str(transfer.pk)[:13], str(transfer.pk).upper()):
+    # The shortest start of at least 6 characters that is not all digits (an all-digit term is
+    # searched as an account number): by the 9th, the id's first hyphen, it never is.
+    start = next(str(transfer.pk)[:n] for n in range(6, 10) if not str(transfer.pk)[:n].isdigit())
+    for term in (start, str(transfer.pk)[:13], str(transfer.pk).upper()):
         assert transfer in _found(client, Transaction, term), term
     assert _found(client, Transaction, "ffffffff-ffff") == []
 

@@ -2,11 +2,13 @@
 --
 --   wrk -t2 -c16 -d15s -s bench/wrk/ledger.lua http://127.0.0.1:PORT -- MODE TOKEN ACCOUNTS RUN_ID
 --
--- MODE: "spread"  transfers of 1.00 between random pairs of accounts,
---       "hot"     transfers of 1.00 from the first account to random others,
---       "balance" GET .../balance/ of random accounts,
---       "history" GET the first page of .../transactions/ of the first account.
--- Every transfer carries a fresh Idempotency-Key, as a careful client sends one.
+-- MODE: "spread"       transfers of 1.00 between random pairs of accounts,
+--       "spread_nokey" the same without an Idempotency-Key,
+--       "hot"          transfers of 1.00 from the first account to random others,
+--       "hot_deposit"  deposits of 1.00 into the first account,
+--       "balance"      GET .../balance/ of random accounts,
+--       "history"      GET the first page of .../transactions/ of the first account.
+-- Every POST but spread_nokey's carries a fresh Idempotency-Key, as a careful client sends one.
 -- done() prints one line "BENCH_JSON {...}" that bench/run.py parses.
 
 local threads = {}
@@ -18,9 +20,13 @@ end
 
 local mode, headers, accounts, run_id
 local counter = 0
+local MODES = {
+  spread = true, spread_nokey = true, hot = true, hot_deposit = true, balance = true, history = true,
+}
 
 function init(args)
   mode, run_id = args[1], args[4]
+  if not MODES[mode] then error("unknown mode " .. tostring(mode)) end
   headers = {
     ["Authorization"] = "Bearer " .. args[2],
     ["Accept"] = "application/json",
@@ -34,11 +40,21 @@ function init(args)
   non2xx = 0
 end
 
-local function transfer(from, to)
+-- A key unique across runs (run_id), wrk threads (tag) and requests (counter).
+local function next_key()
   counter = counter + 1
-  headers["Idempotency-Key"] = run_id .. "-" .. tag .. "-" .. counter
+  return run_id .. "-" .. tag .. "-" .. counter
+end
+
+local function transfer(from, to, key)
+  headers["Idempotency-Key"] = key
   local body = '{"from_account":"' .. from .. '","to_account":"' .. to .. '","amount":"1.00"}'
   return wrk.format("POST", "/api/v1/transfers/", headers, body)
+end
+
+local function deposit(number)
+  headers["Idempotency-Key"] = next_key()
+  return wrk.format("POST", "/api/v1/accounts/" .. number .. "/deposit/", headers, '{"amount":"1.00"}')
 end
 
 local function other_than(index)
@@ -54,10 +70,14 @@ function request()
   elseif mode == "history" then
     return wrk.format("GET", "/api/v1/accounts/" .. accounts[1] .. "/transactions/", headers)
   elseif mode == "hot" then
-    return transfer(accounts[1], accounts[other_than(1)])
+    return transfer(accounts[1], accounts[other_than(1)], next_key())
+  elseif mode == "hot_deposit" then
+    return deposit(accounts[1])
   end
   local from = math.random(#accounts)
-  return transfer(accounts[from], accounts[other_than(from)])
+  local key = nil
+  if mode ~= "spread_nokey" then key = next_key() end
+  return transfer(accounts[from], accounts[other_than(from)], key)
 end
 
 function response(status, resp_headers, body)

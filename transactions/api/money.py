@@ -4,12 +4,10 @@ from collections.abc import Callable
 
 from rest_framework.response import Response
 
-from atm_project.authentication import require_valid_user
 from atm_project.exception_handlers import PROBLEM_CONTENT_TYPE, domain_error_response
 
 from ..idempotency import HEADER, request_fingerprint, run_idempotently
 from ..models import Transaction
-from ..services import OnPosted
 from .serializers import TransactionSerializer
 
 
@@ -23,13 +21,18 @@ def posted_answer(posted: Transaction) -> dict:
 
 def money_movement_response(
     request,
-    move: Callable[[OnPosted], Transaction],
+    move: Callable[..., Transaction],
     *,
     render: Callable = posted_answer,
     success_status: int = 201,
+    one_call: bool = False,
 ) -> Response:
     """Run a movement (or a hold's creation, capture or void) under the request's
-    Idempotency-Key and answer with `render` of its result, or the problem it raised."""
+    Idempotency-Key and answer with `render` of its result, or the problem it raised.
+
+    `move(**answer)` passes `answer` (how the engine stores the idempotent answer) on to the
+    service; `one_call` says the service is a deposit, withdrawal or transfer, which the SQL
+    engine posts, key claim included, in one database call."""
     # Computed before the movement starts, so nothing of it is done under the row locks.
     key = request.headers.get(HEADER)
     fingerprint = request_fingerprint(method=request.method, path=request.path, data=request.data)
@@ -42,11 +45,8 @@ def money_movement_response(
         render=render,
         render_error=lambda error: domain_error_response(error).data,
         success_status=success_status,
+        one_call=one_call,
     )
-    if outcome.replayed:
-        # Nothing was posted, so nothing checked a user the request did not load: a revoked or
-        # deactivated customer's token gets its 401 here, not the stored answer.
-        require_valid_user(request.user)
     content_type = PROBLEM_CONTENT_TYPE if outcome.status >= 400 else None
     response = Response(outcome.body, status=outcome.status, content_type=content_type)
     if outcome.replayed:

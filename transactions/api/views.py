@@ -178,11 +178,8 @@ class AccountViewSet(
         params.is_valid(raise_exception=True)
         return money_movement_response(
             request,
-            lambda on_posted: services.create_hold(
-                account_number=number,
-                actor=request.user,
-                on_posted=on_posted,
-                **params.validated_data,
+            lambda **answer: services.create_hold(
+                account_number=number, actor=request.user, **answer, **params.validated_data
             ),
             render=render_hold,
         )
@@ -192,12 +189,10 @@ class AccountViewSet(
         params.is_valid(raise_exception=True)
         return money_movement_response(
             request,
-            lambda on_posted: service(
-                account_number=number,
-                actor=request.user,
-                on_posted=on_posted,
-                **params.validated_data,
+            lambda **answer: service(
+                account_number=number, actor=request.user, **answer, **params.validated_data
             ),
+            one_call=True,
         )
 
     @extend_schema(
@@ -248,9 +243,10 @@ class TransferViewSet(viewsets.GenericViewSet):
         params.is_valid(raise_exception=True)
         return money_movement_response(
             request,
-            lambda on_posted: services.transfer(
-                actor=request.user, on_posted=on_posted, **params.validated_data
+            lambda **answer: services.transfer(
+                actor=request.user, **answer, **params.validated_data
             ),
+            one_call=True,
         )
 
 
@@ -351,8 +347,8 @@ class HoldViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         hold = self.get_object()
         return money_movement_response(
             request,
-            lambda on_posted: service(
-                hold_id=hold.pk, actor=request.user, on_posted=on_posted, **params.validated_data
+            lambda **answer: service(
+                hold_id=hold.pk, actor=request.user, **answer, **params.validated_data
             ),
             **answer,
         )

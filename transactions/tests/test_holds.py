@@ -16,7 +16,7 @@ from accounts.models import Account
 from accounts.services import freeze_account
 from accounts.tests.factories import AccountFactory, issue_test_card
 from atm_project.problems import InsufficientFunds
-from atm_project.testing.ledger import ledger_snapshot
+from atm_project.testing.ledger import cash_subaccount_of, ledger_snapshot
 from atm_project.testing.problems import assert_problem
 from audit.models import AuditEvent
 from transactions import services
@@ -478,7 +478,7 @@ def test_reconcile_finds_a_withdrawal_naming_a_hold_it_did_not_capture(account):
         account_number=account.number, amount=Decimal("30"), actor=account.owner
     )
     accounts = {a.number: a for a in Account.objects.filter(currency="USD")}
-    cash = next(a for a in accounts.values() if a.is_internal)
+    cash = cash_subaccount_of(account)
     with db_transaction.atomic():
         posted = services._post(
             kind=Transaction.Kind.WITHDRAWAL,

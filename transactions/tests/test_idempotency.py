@@ -189,6 +189,9 @@ def test_a_claim_abandoned_by_a_dead_worker_is_taken_over(auth_client, user, acc
     assert balance_of(account) == Decimal("503.00")
 
 
+# The SQL engine never leaves a claim to take over: its claim commits with its movement. What a
+# SQL-engine retry does to a Python-engine worker's stalled claim is the test above.
+@pytest.mark.parametrize("ledger_engine", ["python"], indirect=True)
 def test_a_slow_worker_whose_claim_was_taken_over_moves_no_money(user, account):
     fingerprint = request_fingerprint(method="POST", path="/slow", data={})
 

@@ -6,9 +6,9 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from accounts.models import Account
+from accounts.models import CASH_SUBACCOUNTS
 from atm_project.testing.clients import account_url
-from atm_project.testing.ledger import balance_of, ledger_snapshot
+from atm_project.testing.ledger import balance_of, cash_subaccount_of, ledger_snapshot
 from atm_project.testing.problems import assert_problem
 from transactions import services
 from transactions.models import Entry, Transaction
@@ -50,10 +50,11 @@ def test_deposit_adds_to_the_balance_and_answers_the_transaction(auth_client, ac
     assert reconcile().clean
 
 
-def test_deposit_posts_against_the_banks_cash_account(auth_client, account):
+def test_deposit_posts_against_the_cash_subaccount_of_the_accounts_shard(auth_client, account):
     response = auth_client.post(account_url(account, "deposit"), {"amount": 40}, format="json")
     legs = Entry.objects.filter(transaction_id=response.json()["id"])
-    cash = Account.objects.get(kind="internal", currency="USD")
+    cash = cash_subaccount_of(account)
+    assert cash.cash_shard == account.pk % CASH_SUBACCOUNTS
     assert {(leg.account_id, leg.amount) for leg in legs} == {
         (account.pk, Decimal("40.00")),
         (cash.pk, Decimal("-40.00")),
@@ -233,8 +234,8 @@ def test_transfer_to_an_unknown_account_is_400_on_to_account(auth_client, accoun
     assert ledger_snapshot() == before
 
 
-def test_transfer_to_the_banks_cash_account_is_400_like_an_unknown_one(auth_client, account):
-    cash = Account.objects.get(kind="internal", currency="USD")
+def test_transfer_to_a_banks_cash_sub_account_is_400_like_an_unknown_one(auth_client, account):
+    cash = cash_subaccount_of(account)
     response = auth_client.post(
         TRANSFERS,
         {"from_account": account.number, "to_account": cash.number, "amount": "1"},

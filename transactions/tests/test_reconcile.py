@@ -7,9 +7,9 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from accounts.models import Account
+from accounts.models import CASH_SUBACCOUNTS, Account
 from atm_project.testing.commands import run_command
-from atm_project.testing.ledger import switch_triggers_off
+from atm_project.testing.ledger import cash_subaccount_of, switch_triggers_off
 from atm_project.testing.live_server import run_manage, sqlite_database_url
 from transactions import services as ledger
 from transactions.models import Entry, Transaction
@@ -46,7 +46,8 @@ def test_a_ledger_kept_by_the_services_reconciles(busy_ledger):
     assert "FAIL" not in out and err == ""
     report = reconcile()
     assert report.clean
-    assert report.accounts_checked == Account.objects.count() == 5  # 3 customer + 2 cash
+    # 3 customer accounts, and the cash sub-accounts of 2 currencies.
+    assert report.accounts_checked == Account.objects.count() == 3 + 2 * CASH_SUBACCOUNTS
     # Three opening deposits, a withdrawal, a transfer and a deposit.
     assert report.transactions_checked == Transaction.objects.count() == 6
 
@@ -94,10 +95,19 @@ def test_the_report_names_the_failing_check_and_the_account(busy_ledger):
     assert f"[balance] account {account.number}" in err.getvalue()
 
 
-def test_a_bank_cash_account_changed_behind_the_ledgers_back_is_named_too(busy_ledger):
-    cash = Account.objects.get(kind="internal", currency="USD")
+def test_a_bank_cash_sub_account_changed_behind_the_ledgers_back_is_named_too(busy_ledger):
+    cash = cash_subaccount_of(busy_ledger["account"])
     Account.objects.filter(pk=cash.pk).update(balance=cash.balance + Decimal("0.01"))
     assert [f.subject for f in reconcile().findings] == [f"account {cash.number}"]
+
+
+def test_a_missing_cash_subaccount_is_named(busy_ledger):
+    unused = Account.objects.filter(kind="internal", currency="EUR", entries__isnull=True)
+    shard = unused.order_by("cash_shard").first().cash_shard
+    unused.filter(cash_shard=shard).delete()
+    findings = reconcile().findings
+    assert [(f.check, f.subject) for f in findings] == [("cash", "currency EUR")]
+    assert f"shard(s) {shard} of {CASH_SUBACCOUNTS}" in findings[0].detail
 
 
 def test_a_transaction_whose_entries_do_not_sum_to_zero_is_named(

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from accounts.models import Account
-from audit.services import record_event
+from audit.services import account_chain, record_event
 from transactions.models import Entry, Transaction
 from transactions.reconciliation import reconcile
 
@@ -40,11 +40,26 @@ def test_a_balanced_transaction_inserted_by_hand_is_found(account, other_account
     assert [(f.check, f.subject) for f in findings] == [("audit", f"transaction {forged.pk}")]
 
 
+def test_a_money_event_on_another_accounts_chain_is_found(account, other_account):
+    posted = Transaction.objects.get(account=account)
+    event = record_event(
+        action="money.deposit", target=posted, chain=account_chain(other_account.pk)
+    )
+    findings = reconcile().findings
+    subject = f"audit event account:{other_account.pk} #{event.seq}"
+    assert [(f.check, f.subject) for f in findings] == [("audit", subject)]
+    assert f"whose account's chain is account:{account.pk}" in findings[0].detail
+
+
 def test_a_money_event_without_its_transaction_is_found(account):
     missing = uuid.uuid4()
     event = record_event(
-        action="money.deposit", object_type="transactions.transaction", object_id=missing
+        action="money.deposit",
+        object_type="transactions.transaction",
+        object_id=missing,
+        chain=account_chain(account.pk),
     )
     findings = reconcile().findings
-    assert [(f.check, f.subject) for f in findings] == [("audit", f"audit event #{event.id}")]
+    subject = f"audit event account:{account.pk} #{event.seq}"
+    assert [(f.check, f.subject) for f in findings] == [("audit", subject)]
     assert str(missing) in findings[0].detail

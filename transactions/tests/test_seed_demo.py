@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from accounts.models import Account
-from accounts.services import get_or_create_cash_account
+from accounts.services import ensure_cash_subaccounts
 from atm_project.testing.clients import sign_in, token_client
 from atm_project.testing.commands import run_command
 from transactions.models import Entry, Transaction
@@ -44,7 +44,7 @@ def test_seed_demo_creates_the_demo_customer_and_accounts():
     } == DEMO_ACCOUNTS
     assert all(a.owner == demo and a.currency == "USD" for a in customer_accounts)
     assert all(a.status == "active" for a in customer_accounts)
-    # Funded by real deposits against the bank's cash account: the ledger reconciles.
+    # Funded by real deposits against the bank's cash sub-accounts: the ledger reconciles.
     for number, (_, balance) in DEMO_ACCOUNTS.items():
         (entry,) = Entry.objects.filter(account__number=number)
         assert (entry.kind, entry.amount) == ("deposit", balance)
@@ -81,7 +81,7 @@ def test_seed_demo_keeps_the_demo_customers_changes_of_password():
 def test_seed_demo_funds_an_account_an_interrupted_run_left_empty():
     # What a first run that died between opening the account and funding it leaves behind.
     demo = User.objects.create_user(username="demo", password="demo-pass-2468")
-    get_or_create_cash_account(currency="USD")
+    ensure_cash_subaccounts(currency="USD")
     Account.objects.create(number="1000000008", owner=demo, kind="checking", currency="USD")
     run_command("seed_demo")
     balances = dict(Account.objects.exclude(kind="internal").values_list("number", "balance"))

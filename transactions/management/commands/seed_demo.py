@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand
 
 from accounts.cards import issue_card
 from accounts.models import Account, Card
-from accounts.services import get_or_create_cash_account
+from accounts.services import ensure_cash_subaccounts
 from atm_project.demo import (
     ADMIN_PASSWORD,
     ADMIN_USERNAME,
@@ -69,7 +69,7 @@ class Command(BaseCommand):
     def _ensure_account(self, owner, number: str, kind: str, opening_balance: Decimal) -> None:
         """Open the account at a fixed number and fund it with a real deposit, once: an account
         left unfunded by an interrupted run is funded by the next one."""
-        get_or_create_cash_account(currency="USD")
+        ensure_cash_subaccounts(currency="USD")
         account, _ = Account.objects.get_or_create(
             number=number, defaults={"owner": owner, "kind": kind, "currency": "USD"}
         )
