@@ -273,6 +273,19 @@ def test_a_retry_under_the_same_key_is_refused_once_the_customer_is_no_longer_va
     assert ledger_snapshot() == before
 
 
+def test_a_refusal_for_a_user_valid_again_by_now_is_still_a_401(
+    settings, posting, auth_client, account, other_account
+):
+    """Reactivated between the posting's check and the answer: the refusal stands, in
+    general words (nothing moved)."""
+    settings.LEDGER_ENGINE = "sql"
+    posting("transfer", UserNoLongerValid())
+    body = assert_problem(
+        move(auth_client, "transfer", account, other_account), 401, "authentication_failed"
+    )
+    assert body["detail"] == "Authentication failed"
+
+
 def test_under_sql_the_money_limit_counts_and_audits_the_tokens_user(
     settings, posting, user, auth_client, account, other_account
 ):
