@@ -48,11 +48,6 @@ class IsCustomer(BasePermission):
         return _is_authenticated(request) and atm_session(request) is None
 
 
-def _card_still_active(session: ATMSession) -> bool:
-    # A card blocked by staff after sign-in loses its session at once, not 2 minutes later.
-    return Card.objects.filter(pk=session.card_id, status=Card.Status.ACTIVE).exists()
-
-
 class CustomerOrATMSession(BasePermission):
     """A customer, or an ATM session acting on its own card's account through an allowed action."""
 
