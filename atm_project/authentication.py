@@ -5,15 +5,16 @@ accounts/tokens.py). Then simplejwt loads the user it names and refuses the toke
 no longer exists, is inactive, or changed their password since the token was issued (the token
 carries a hash of the password hash, CHECK_REVOKE_TOKEN): one query on every request.
 
-A money-moving POST (deposit, withdraw, transfer: the actions its view lists in
-`user_checked_by_posting`) with a customer's access token skips that query when the ledger posts
-through its PL/pgSQL function (LEDGER_ENGINE = "sql"): the function checks the same three things
-inside the movement's own transaction, from `posting_claims(actor)`, and its refusal becomes
-`problems.UserNoLongerValid`, answered with simplejwt's own refusal. Such a request's user is a
-`TokenCarriedUser`, what the token says and nothing loaded; what runs before the posting
-(permissions, the per-user throttle, audit, metrics, logs) needs only its id, and the function
-checks the user before anything else, an idempotent replay included. ATM session tokens and every
-other request keep the full path.
+The hottest actions skip that query when the ledger runs in PostgreSQL (LEDGER_ENGINE = "sql"):
+a money-moving POST (deposit, withdraw, transfer) and the balance read, the actions a view lists
+in `user_checked_in_database`, with a customer's access token. Their one statement checks the
+same three things itself (SQL function `ledger_user_is_valid`: the posting function inside the
+movement's transaction, the balance read in its query), from `user_claims(actor)`, and a refusal
+becomes `problems.UserNoLongerValid`, answered with simplejwt's own refusal. Such a request's
+user is a `TokenCarriedUser`, what the token says and nothing loaded; what runs before that
+statement (permissions, the per-user throttle, audit, metrics, logs) needs only its id, and the
+statement checks the user before anything else, an idempotent replay included. ATM session
+tokens and every other request keep the full path.
 """
 
 from django.conf import settings
@@ -63,9 +64,10 @@ class TokenCarriedUser:
     __repr__ = __str__
 
 
-def posting_claims(actor) -> tuple[int, str | None]:
-    """What the posting function is to check about the user: (id, revocation claim) for a
-    token-carried user; (id, None) for a user the request loaded and checked already."""
+def user_claims(actor) -> tuple[int, str | None]:
+    """What the database is to check about the user (the posting, the balance read): (id,
+    revocation claim) for a token-carried user; (id, None) for a user the request loaded and
+    checked already."""
     if isinstance(actor, TokenCarriedUser):
         return actor.pk, actor.revocation_claim
     return actor.pk, None
@@ -97,17 +99,16 @@ class DeferringJWTAuthentication(JWTAuthentication):
         if raw_token is None:
             return None
         token = self.get_validated_token(raw_token)
-        if _posting_checks_the_user(request, token):
+        if _database_checks_the_user(request, token):
             return TokenCarriedUser(token), token
         return self.get_user(token), token
 
 
-def _posting_checks_the_user(request, token) -> bool:
+def _database_checks_the_user(request, token) -> bool:
     view = (request.parser_context or {}).get("view")
     return (
         settings.LEDGER_ENGINE == "sql"
-        and request.method == "POST"
-        and getattr(view, "action", None) in getattr(view, "user_checked_by_posting", ())
+        and getattr(view, "action", None) in getattr(view, "user_checked_in_database", ())
         # A customer's access token only: an ATM session's (a subclass) keeps the full path.
         and type(token) is AccessToken
         # The posting checks exactly what simplejwt would: the user exists and is active, and

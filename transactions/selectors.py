@@ -1,14 +1,18 @@
 """Reads of the ledger: histories, transaction and hold lists, and what holds reserve, each
 filtered from its indexes."""
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Account
+from atm_project.authentication import user_claims
+from atm_project.problems import UserNoLongerValid
 
 from .models import Entry, Hold, Transaction
 
@@ -106,3 +110,60 @@ def as_first_answered(transaction_id) -> Transaction:
     posted.legs = list(posted.entries.order_by("pk"))
     posted.status = Transaction.Status.POSTED
     return posted
+
+
+@dataclass(frozen=True)
+class Balance:
+    number: str
+    balance: Decimal
+    held_amount: Decimal
+    currency: str
+    as_of: datetime
+
+    @property
+    def available_balance(self) -> Decimal:
+        return self.balance - self.held_amount
+
+
+# The hottest read, in one statement and without the ORM (whose query building and compiling
+# cost more CPU than the read itself: docs/performance.md "Request path"). The same rules as
+# accounts_of + with_held_amount: the viewer's own customer account, less its pending holds.
+_BALANCE = """
+SELECT account.number, CAST(account.balance AS TEXT) AS balance, account.currency,
+       CAST((SELECT coalesce(sum(hold.amount), 0) FROM transactions_hold hold
+              WHERE hold.account_id = account.id AND hold.status = 'pending'
+                AND hold.expires_at > %(now)s) AS TEXT) AS held
+  FROM accounts_account account
+ WHERE account.number = %(number)s AND account.owner_id = %(viewer)s
+   AND account.kind <> 'internal'
+"""
+# With a token-carried user (atm_project/authentication.py), the statement checks that user too.
+_BALANCE_CHECKING_THE_VIEWER = f"""
+SELECT account.number, account.balance, account.currency, account.held,
+       ledger_user_is_valid(%(viewer)s, %(claim)s) AS viewer_valid
+  FROM (SELECT 1) one LEFT JOIN ({_BALANCE}) account ON true
+"""  # noqa: S608 (composed of constants only)
+
+
+def balance_of(*, number: str, viewer) -> Balance | None:
+    """The balance of the viewer's account `number` now, or None if the viewer has no such
+    account; one statement. A token-carried viewer no longer valid raises UserNoLongerValid."""
+    viewer_id, claim = user_claims(viewer)
+    now = timezone.now()
+    params = {"number": number, "viewer": viewer_id, "claim": claim, "now": now}
+    with connection.cursor() as cursor:
+        cursor.execute(_BALANCE if claim is None else _BALANCE_CHECKING_THE_VIEWER, params)
+        row = cursor.fetchone()
+    if claim is not None:
+        *row, viewer_valid = row
+        if not viewer_valid:
+            raise UserNoLongerValid()
+    if row is None or row[0] is None:  # no row; or, checking the viewer, no account joined
+        return None
+    number, balance, currency, held = row
+    # Read as text, as the ORM's converters would: SQLite keeps decimals as floats.
+    return Balance(number, _money(balance), _money(held), currency, as_of=now)
+
+
+def _money(text: str) -> Decimal:
+    return Decimal(text).quantize(CENT)

@@ -23,7 +23,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import CASH_SUBACCOUNTS, Account
-from atm_project.authentication import posting_claims
+from atm_project.authentication import user_claims
 from atm_project.problems import (
     AccountNotActive,
     AccountNotFound,
@@ -91,7 +91,7 @@ def post(
     claim: Claim | None = None,
 ) -> Transaction | Replay:
     """Post one movement (amount already validated); a refusal raises its domain error."""
-    user_id, revocation_claim = posting_claims(actor)
+    user_id, revocation_claim = user_claims(actor)
     origin = current_origin()
     params = [
         kind, user_id, revocation_claim, account_number, to_account, amount, description,

@@ -20,7 +20,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.tests.factories import issue_test_card
-from atm_project.authentication import FieldNotCarried, TokenCarriedUser, posting_claims
+from atm_project.authentication import FieldNotCarried, TokenCarriedUser, user_claims
 from atm_project.problems import InsufficientFunds, UserNoLongerValid
 from atm_project.testing.clients import account_url, atm_session, token_client
 from atm_project.testing.ledger import ledger_snapshot
@@ -94,7 +94,7 @@ def test_a_customer_no_longer_valid_is_refused_at_once_and_nothing_moves(
     body = assert_problem(refused, 401, "authentication_failed")
     assert body["detail"] == REFUSAL_DETAIL[reason]
     # Word for word what any other endpoint answers the same token.
-    elsewhere = auth_client.get(account_url(account, "balance"))
+    elsewhere = auth_client.get(f"/api/v1/accounts/{account.number}/")
     assert comparable(refused) == comparable(elsewhere)
     assert ledger_snapshot() == before
     # Nothing reached the ledger, so the key is free for a retry once the customer signs in.
@@ -192,7 +192,7 @@ def test_under_sql_a_money_post_carries_the_tokens_user_and_never_loads_it(
     assert_problem(response, 422, "insufficient_funds")
     (actor,) = recorder.actors
     assert isinstance(actor, TokenCarriedUser)
-    assert posting_claims(actor) == (user.pk, revocation_claim_of(user))
+    assert user_claims(actor) == (user.pk, revocation_claim_of(user))
     # Permissions, the money limit, the idempotency claim: none of them loaded the user.
     assert user_loads(captured) == 0
     assert IdempotencyKey.objects.get().user_id == user.pk
@@ -216,13 +216,13 @@ def test_otherwise_the_posting_gets_the_loaded_user(
     assert move(client, kind, account, other_account).status_code == 422
     (actor,) = recorder.actors
     assert isinstance(actor, User)
-    assert posting_claims(actor) == (user.pk, None)
+    assert user_claims(actor) == (user.pk, None)
 
 
-def test_under_sql_reads_and_other_posts_still_load_the_user(settings, auth_client, account):
+def test_under_sql_other_reads_and_posts_still_load_the_user(settings, auth_client, account):
     settings.LEDGER_ENGINE = "sql"
     for request in (
-        lambda: auth_client.get(account_url(account, "balance")),
+        lambda: auth_client.get(f"/api/v1/accounts/{account.number}/"),
         lambda: auth_client.post(account_url(account, "holds"), {"amount": "1.00"}, format="json"),
         lambda: auth_client.options(account_url(account, "deposit")),
     ):
@@ -239,7 +239,7 @@ def test_the_postings_refusal_reads_exactly_like_authentications(
     posting("transfer", UserNoLongerValid())
     invalidate(user, reason)
     refused_by_posting = move(auth_client, "transfer", account, other_account)
-    refused_by_authentication = auth_client.get(account_url(account, "balance"))
+    refused_by_authentication = auth_client.get(f"/api/v1/accounts/{account.number}/")
     assert comparable(refused_by_posting) == comparable(refused_by_authentication)
     assert refused_by_posting.status_code == 401
 
@@ -323,3 +323,21 @@ def test_a_token_carried_user_carries_its_id_and_claim_and_nothing_else(carried,
     with pytest.raises(FieldNotCarried):
         hasattr(carried, "last_login")
     assert str(carried) == f"user {user.pk} (from the token)"
+
+
+@pytest.mark.parametrize("reason", REASONS)
+def test_under_sql_a_balance_read_checks_the_user_in_its_one_statement(
+    requires_postgres, settings, reason, user, auth_client, account
+):
+    settings.LEDGER_ENGINE = "sql"
+    with CaptureQueriesContext(connection) as captured:
+        shown = auth_client.get(account_url(account, "balance"))
+    assert shown.status_code == 200
+    assert (len(captured), user_loads(captured)) == (1, 0)
+
+    invalidate(user, reason)
+    refused = auth_client.get(account_url(account, "balance"))
+
+    body = assert_problem(refused, 401, "authentication_failed")
+    assert body["detail"] == REFUSAL_DETAIL[reason]
+    assert comparable(refused) == comparable(auth_client.get(f"/api/v1/accounts/{account.number}/"))

@@ -1,7 +1,7 @@
 """Every endpoint that moves or reads money: an account's balance, deposits, withdrawals, holds,
 history and statements (under /accounts/{number}/), transfers, holds, and the transaction list."""
 
-from django.utils import timezone
+from django.http import Http404
 from django.utils.functional import cached_property
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -111,7 +111,7 @@ class AccountViewSet(
     permission_classes = [CustomerOrATMSession]
     atm_actions = {"balance", "deposit", "withdraw", "holds", "transactions", "mini_statement"}
     # Actions whose posting checks the customer itself (atm_project/authentication.py).
-    user_checked_by_posting = {"deposit", "withdraw"}
+    user_checked_in_database = {"deposit", "withdraw", "balance"}
 
     def get_queryset(self):
         # The available balance counts what pending holds reserve.
@@ -152,9 +152,10 @@ class AccountViewSet(
     @extend_schema(summary="Balance", responses={200: BalanceSerializer})
     @action(detail=True, methods=["get"])
     def balance(self, request, number=None):
-        account = self.get_object()
-        account.as_of = timezone.now()
-        return Response(BalanceSerializer(account).data)
+        balance = selectors.balance_of(number=number, viewer=request.user)
+        if balance is None:
+            raise Http404
+        return Response(BalanceSerializer(balance).data)
 
     @_movement_schema("Deposit cash")
     @action(detail=True, methods=["post"], throttle_classes=MONEY_RATE_LIMITS)
@@ -227,7 +228,7 @@ class TransferViewSet(viewsets.GenericViewSet):
     permission_classes = [CustomerOrATMSession]
     atm_actions = {"create"}
     atm_account_field = "from_account"
-    user_checked_by_posting = {"create"}
+    user_checked_in_database = {"create"}
 
     @extend_schema(
         summary="Transfer between accounts",

@@ -11,9 +11,8 @@ money test suite runs against both on PostgreSQL, with a differential property t
 in the same commit.
 
 Steps, in order:
-1. the user, when the caller did not load it (atm_project/authentication.py): it must exist, be
-   active, and its password must be the one the token was issued under (simplejwt's revocation
-   claim, an upper-case MD5 of the password hash);
+1. the user, when the caller did not load it (atm_project/authentication.py):
+   `ledger_user_is_valid`, which the balance read shares;
 2. the Idempotency-Key claim, in the movement's own transaction: a racing duplicate waits on the
    unique index until this commits, then replays the answer; a claim left in progress by a
    Python-engine worker is taken over once older than the claim timeout;
@@ -42,6 +41,19 @@ LANGUAGE plpgsql AS $$
 BEGIN
     RAISE EXCEPTION USING ERRCODE = 'LE001', MESSAGE = code, DETAIL = detail;
 END;
+$$;
+
+-- Whether the user a customer's access token names may still act: it exists, is active, and the
+-- token was issued under its current password (simplejwt's revocation claim, an upper-case MD5
+-- of the password hash). The posting checks it, and so does the balance read
+-- (transactions.selectors.balance_of), each inside its one statement.
+CREATE FUNCTION ledger_user_is_valid(user_id bigint, revocation_claim text) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (
+        SELECT 1 FROM users_user person
+         WHERE person.id = user_id AND person.is_active
+           AND upper(md5(person.password)) = revocation_claim
+    )
 $$;
 
 -- One field of an account-chain MAC message (audit/services.py): its length in bytes, a colon
@@ -226,11 +238,7 @@ DECLARE
     is_transfer boolean := kind = 'transfer';
 BEGIN
     -- 1. The user, unless the caller loaded and checked it.
-    IF revocation_claim IS NOT NULL AND NOT EXISTS (
-        SELECT 1 FROM users_user person
-         WHERE person.id = actor_id AND person.is_active
-           AND upper(md5(person.password)) = revocation_claim
-    ) THEN
+    IF revocation_claim IS NOT NULL AND NOT ledger_user_is_valid(actor_id, revocation_claim) THEN
         PERFORM ledger_refuse('user_no_longer_valid', '');
     END IF;
 
@@ -354,6 +362,7 @@ DROP FUNCTION ledger_claim(bigint, text, text, interval);
 DROP FUNCTION audit_append_to_chain(text, text, bigint, text, text, text, text, text, jsonb,
     timestamptz, text);
 DROP FUNCTION audit_mac_field(text);
+DROP FUNCTION ledger_user_is_valid(bigint, text);
 DROP FUNCTION ledger_refuse(text, text);
 """
 

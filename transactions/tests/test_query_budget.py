@@ -37,7 +37,8 @@ BUDGETS = {
     "sql": {"transfer": 1, "deposit": 1, "withdraw": 1, "keyed transfer": 1, "replay": 3},
 }
 # The user, for authentication; the account, scoped to its owner, with its pending holds' sum.
-BALANCE_BUDGET = 2
+# On the SQL engine that one statement also checks the customer, whom the request does not load.
+BALANCE_BUDGETS = {"python": 2, "sql": 1}
 # Without REDIS_URL the per-user money limit counts in the database cache: the window's counter
 # (one upsert that leaves a live one alone), then its increment (locked read, write).
 MONEY_LIMIT_ON_DATABASE_CACHE = 3
@@ -153,9 +154,9 @@ def test_idempotent_replay_stays_within_budget(customer, assert_max_statements, 
 
 
 @pytest.mark.django_db(transaction=True)
-def test_balance_read_stays_within_budget(customer, assert_max_statements):
+def test_balance_read_stays_within_budget(customer, assert_max_statements, ledger_engine):
     client, source, _ = customer
-    with assert_max_statements(BALANCE_BUDGET):
+    with assert_max_statements(BALANCE_BUDGETS[ledger_engine]):
         response = client.get(f"/api/v1/accounts/{source.number}/balance/")
     assert response.status_code == 200
     assert response.json()["balance"] == "500.00"
