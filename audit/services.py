@@ -23,7 +23,7 @@ from django.db.models import Case, F, Value, When
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from .context import USER_AGENT_MAX_LENGTH, current_context, current_request_id_or_blank
+from .context import current_origin
 from .models import BANK_CHAIN, AuditChain, AuditEvent
 
 GENESIS_HASH = "0" * 64
@@ -78,15 +78,15 @@ def record_event(
         object_id = target.pk
     if chain != BANK_CHAIN:
         _require_scalars(data or {})
-    context = current_context()
+    origin = current_origin()
     event = AuditEvent(
         actor_id=getattr(actor, "pk", None),
         action=action,
         object_type=object_type,
         object_id=str(object_id),
-        ip=context.ip,
-        user_agent=context.user_agent[:USER_AGENT_MAX_LENGTH],
-        request_id=current_request_id_or_blank(),
+        ip=origin.ip,
+        user_agent=origin.user_agent,
+        request_id=origin.request_id,
         data=_storable(data or {}),
         chain=chain,
     )
