@@ -416,9 +416,10 @@ def _posts_in_sql(on_posted: OnPosted, claim: Claim | None) -> bool:
     own way: the Python engine through `on_posted`, inside its transaction; the SQL engine from
     the claim, inside its one call. Handing an engine the other's is a programming error."""
     in_sql = sql_posting.posts_in_sql()
-    if (on_posted if in_sql else claim) is not None:
-        engine = "SQL" if in_sql else "Python"
-        raise TypeError(f"The {engine} engine takes {'claim' if in_sql else 'on_posted'}")
+    if in_sql and on_posted is not None:
+        raise TypeError("The SQL engine stores the answer from `claim`, not `on_posted`")
+    if not in_sql and claim is not None:
+        raise TypeError("The Python engine stores the answer through `on_posted`, not `claim`")
     return in_sql
 
 

@@ -144,8 +144,10 @@ def _posted(row: dict, *, kind: str, amount: Decimal, description: str, actor_id
         id=row["account_id"], number=row["account_number"], currency=row["currency"],
         balance=row["account_balance"],
     )  # fmt: skip
-    other = Account(id=row["other_id"], number=row["other_number"], currency=row["currency"])
-    other.balance = row["other_balance"]
+    other = Account(
+        id=row["other_id"], number=row["other_number"], currency=row["currency"],
+        balance=row["other_balance"],
+    )  # fmt: skip
     is_transfer = kind == Transaction.Kind.TRANSFER
     posted = _loaded(
         Transaction(

@@ -13,8 +13,9 @@ from .serializers import TransactionSerializer
 
 def posted_answer(posted: Transaction) -> dict:
     """The 201 body of a movement, as the client that made it sees it. The services hand back
-    the transaction with its accounts and legs attached, so this runs without a query: it is
-    rendered (and stored for retries) while the movement's row locks are held."""
+    the transaction with its accounts and legs attached, so this runs without a query (on the
+    Python engine it is rendered, and stored for retries, while the movement's row locks are
+    held); a replay of a SQL-engine answer renders the stored transaction the same way."""
     context = {"visible_account_ids": {posted.account_id}}
     return TransactionSerializer(posted, context=context).data
 
